@@ -1,0 +1,202 @@
+/* -*- c++ -*- */
+/*
+ * Copyright 2026 gr-beamalign authors.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "beam_combiner_impl.h"
+#include <gnuradio/io_signature.h>
+#include <volk/volk.h>
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace gr {
+namespace beamalign {
+
+namespace {
+const pmt::pmt_t BEAM_KEY = pmt::intern("beam");
+
+void check_calibration(const std::vector<gr_complex>& calibration, int num_channels)
+{
+    if (!calibration.empty() && static_cast<int>(calibration.size()) != num_channels) {
+        throw std::invalid_argument("beam_combiner: calibration has length " +
+                                    std::to_string(calibration.size()) + ", expected " +
+                                    std::to_string(num_channels));
+    }
+    for (const auto& c : calibration) {
+        if (!std::isfinite(c.real()) || !std::isfinite(c.imag())) {
+            throw std::invalid_argument("beam_combiner: calibration holds NaN or Inf");
+        }
+    }
+}
+} // namespace
+
+std::vector<gr_complex> quantise_phases(const std::vector<gr_complex>& w, int bits)
+{
+    if (bits <= 0) {
+        return w;
+    }
+    const double step = 2.0 * M_PI / static_cast<double>(1 << bits);
+    std::vector<gr_complex> q(w.size());
+    for (size_t n = 0; n < w.size(); ++n) {
+        const double phase = std::round(std::arg(w[n]) / step) * step;
+        q[n] = std::polar(std::abs(w[n]), static_cast<float>(phase));
+    }
+    return q;
+}
+
+beam_combiner::sptr
+beam_combiner::make(int num_channels, int bits, const std::vector<gr_complex>& calibration)
+{
+    return gnuradio::make_block_sptr<beam_combiner_impl>(num_channels, bits, calibration);
+}
+
+beam_combiner_impl::beam_combiner_impl(int num_channels,
+                                       int bits,
+                                       const std::vector<gr_complex>& calibration)
+    : gr::sync_block("beam_combiner",
+                     gr::io_signature::make(num_channels, num_channels, sizeof(gr_complex)),
+                     gr::io_signature::make(1, 1, sizeof(gr_complex))),
+      d_num_channels(num_channels),
+      d_bits(bits)
+{
+    if (num_channels < 1) {
+        throw std::invalid_argument("beam_combiner: num_channels must be at least 1");
+    }
+    if (bits < 0 || bits > 16) {
+        throw std::invalid_argument("beam_combiner: bits must be in 0..16");
+    }
+    check_calibration(calibration, num_channels);
+    d_calibration = calibration;
+    d_requested.assign(num_channels,
+                       gr_complex(1.0f / std::sqrt(static_cast<float>(num_channels)), 0.0f));
+    refresh_taps();
+    // Tags from channel 0 (e.g. rx_time) follow the samples; the others are copies.
+    set_tag_propagation_policy(TPP_ONE_TO_ONE);
+    message_port_register_in(pmt::intern("beam_cmd"));
+    set_msg_handler(pmt::intern("beam_cmd"),
+                    [this](const pmt::pmt_t& msg) { handle_beam_cmd(msg); });
+}
+
+void beam_combiner_impl::refresh_taps()
+{
+    d_weights = quantise_phases(d_requested, d_bits);
+    d_taps.resize(d_num_channels);
+    for (int n = 0; n < d_num_channels; ++n) {
+        const gr_complex c = d_calibration.empty() ? gr_complex(1.0f, 0.0f) : d_calibration[n];
+        d_taps[n] = std::conj(d_weights[n]) * c;
+    }
+}
+
+void beam_combiner_impl::set_calibration(const std::vector<gr_complex>& calibration)
+{
+    check_calibration(calibration, d_num_channels);
+    std::lock_guard<std::mutex> lock(d_mutex);
+    d_calibration = calibration;
+    refresh_taps();
+}
+
+void beam_combiner_impl::set_bits(int bits)
+{
+    if (bits < 0 || bits > 16) {
+        throw std::invalid_argument("beam_combiner: bits must be in 0..16");
+    }
+    std::lock_guard<std::mutex> lock(d_mutex);
+    d_bits = bits;
+    refresh_taps();
+}
+
+std::vector<gr_complex> beam_combiner_impl::weights() const
+{
+    std::lock_guard<std::mutex> lock(d_mutex);
+    return d_weights;
+}
+
+void beam_combiner_impl::handle_beam_cmd(const pmt::pmt_t& msg)
+{
+    beam_command cmd;
+    const std::string error = parse_beam_cmd(msg, d_num_channels, cmd);
+    if (!error.empty()) {
+        // A Tx command is addressed to the transmitter, not to this receive combiner.
+        if (cmd.side != "tx") {
+            d_bad.report(d_logger, error);
+        }
+        return;
+    }
+    if (cmd.side != "rx") {
+        return;
+    }
+    std::lock_guard<std::mutex> lock(d_mutex);
+    // Keep the queue ordered by the sample each command applies from.
+    auto pos = d_pending.end();
+    if (cmd.has_sample) {
+        pos = std::find_if(d_pending.begin(), d_pending.end(), [&](const beam_command& c) {
+            return c.has_sample && c.sample > cmd.sample;
+        });
+    }
+    d_pending.insert(pos, cmd);
+}
+
+void beam_combiner_impl::apply(const beam_command& cmd, uint64_t at_sample)
+{
+    d_requested = cmd.weights;
+    refresh_taps();
+    add_item_tag(0, at_sample, BEAM_KEY, beam_tag_value(cmd.beam_id, -1, cmd.beam_id), alias_pmt());
+}
+
+void beam_combiner_impl::combine(const gr_vector_const_void_star& in,
+                                 gr_complex* out,
+                                 int offset,
+                                 int n)
+{
+    if (n <= 0) {
+        return;
+    }
+    if (d_scratch.size() < static_cast<size_t>(n)) {
+        d_scratch.resize(n);
+    }
+    const auto* first = static_cast<const gr_complex*>(in[0]) + offset;
+    volk_32fc_s32fc_multiply_32fc(out + offset, first, d_taps[0], n);
+    for (int ch = 1; ch < d_num_channels; ++ch) {
+        const auto* x = static_cast<const gr_complex*>(in[ch]) + offset;
+        volk_32fc_s32fc_multiply_32fc(d_scratch.data(), x, d_taps[ch], n);
+        volk_32fc_x2_add_32fc(out + offset, out + offset, d_scratch.data(), n);
+    }
+}
+
+int beam_combiner_impl::work(int noutput_items,
+                             gr_vector_const_void_star& input_items,
+                             gr_vector_void_star& output_items)
+{
+    auto* out = static_cast<gr_complex*>(output_items[0]);
+    std::lock_guard<std::mutex> lock(d_mutex);
+    const uint64_t first = nitems_read(0);
+    const uint64_t end = first + noutput_items;
+    int done = 0;
+    while (!d_pending.empty()) {
+        const beam_command& cmd = d_pending.front();
+        uint64_t at = first + done;
+        if (cmd.has_sample) {
+            if (cmd.sample >= end) {
+                break; // due in a later call
+            }
+            if (cmd.sample < at) {
+                d_logger->warn("beam_cmd for sample {:d} arrived late; applied at {:d}",
+                               cmd.sample,
+                               at);
+            } else {
+                at = cmd.sample;
+            }
+        }
+        const int switch_offset = static_cast<int>(at - first);
+        combine(input_items, out, done, switch_offset - done);
+        done = switch_offset;
+        apply(cmd, at);
+        d_pending.pop_front();
+    }
+    combine(input_items, out, done, noutput_items - done);
+    return noutput_items;
+}
+
+} // namespace beamalign
+} // namespace gr

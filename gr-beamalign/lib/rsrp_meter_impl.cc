@@ -1,0 +1,209 @@
+/* -*- c++ -*- */
+/*
+ * Copyright 2026 gr-beamalign authors.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "rsrp_meter_impl.h"
+#include <gnuradio/io_signature.h>
+#include <volk/volk.h>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace gr {
+namespace beamalign {
+
+namespace {
+const pmt::pmt_t BEAM_KEY = pmt::intern("beam");
+const pmt::pmt_t RSRP_PORT = pmt::intern("rsrp");
+constexpr float CLAMP_LOW_DBM = -140.0f;
+constexpr float CLAMP_HIGH_DBM = -40.0f;
+
+bool finite(gr_complex x) { return std::isfinite(x.real()) && std::isfinite(x.imag()); }
+
+int64_t tag_field(const pmt::pmt_t& dict, const char* key)
+{
+    const pmt::pmt_t v = pmt::dict_ref(dict, pmt::intern(key), pmt::PMT_NIL);
+    return pmt::is_integer(v) ? pmt::to_long(v) : -1;
+}
+} // namespace
+
+rsrp_meter::sptr rsrp_meter::make(const std::string& mode,
+                                  const std::vector<gr_complex>& pilot,
+                                  int guard,
+                                  int dwell,
+                                  float ref_dbm,
+                                  bool clamp_quantise)
+{
+    return gnuradio::make_block_sptr<rsrp_meter_impl>(
+        mode, pilot, guard, dwell, ref_dbm, clamp_quantise);
+}
+
+rsrp_meter_impl::rsrp_meter_impl(const std::string& mode,
+                                 const std::vector<gr_complex>& pilot,
+                                 int guard,
+                                 int dwell,
+                                 float ref_dbm,
+                                 bool clamp_quantise)
+    : gr::sync_block("rsrp_meter",
+                     gr::io_signature::make(1, 1, sizeof(gr_complex)),
+                     gr::io_signature::make(0, 0, 0)),
+      d_pilot_mode(mode == "pilot"),
+      d_pilot(pilot),
+      d_guard(static_cast<uint64_t>(std::max(guard, 0))),
+      d_dwell(static_cast<uint64_t>(std::max(dwell, 0))),
+      d_ref_dbm(ref_dbm),
+      d_clamp_quantise(clamp_quantise)
+{
+    if (mode != "pilot" && mode != "energy") {
+        throw std::invalid_argument("rsrp_meter: mode must be \"pilot\" or \"energy\", got \"" +
+                                    mode + "\"");
+    }
+    if (guard < 0 || dwell < 0) {
+        throw std::invalid_argument("rsrp_meter: guard and dwell must not be negative");
+    }
+    if (d_pilot.empty()) {
+        d_pilot.assign(1, gr_complex(1.0f, 0.0f));
+    }
+    for (const auto& p : d_pilot) {
+        if (!finite(p)) {
+            throw std::invalid_argument("rsrp_meter: pilot holds NaN or Inf");
+        }
+    }
+    message_port_register_out(RSRP_PORT);
+}
+
+void rsrp_meter_impl::start_dwell(const gr::tag_t& tag)
+{
+    d_active = true;
+    d_position = 0;
+    d_tag_offset = tag.offset;
+    d_tag_value = tag.value;
+    d_sum = gr_complex(0.0f, 0.0f);
+    d_energy = 0.0;
+    d_count = 0;
+}
+
+void rsrp_meter_impl::finish_dwell(bool complete)
+{
+    d_active = false;
+    if (d_count == 0) {
+        return; // nothing measured (dwell cut inside the guard, or all samples bad)
+    }
+    const double power = d_pilot_mode ? std::norm(d_sum) / (static_cast<double>(d_count) *
+                                                            static_cast<double>(d_count))
+                                      : d_energy / static_cast<double>(d_count);
+    double dbm = power > 0.0 ? 10.0 * std::log10(power) + d_ref_dbm
+                             : -std::numeric_limits<double>::infinity();
+    if (d_clamp_quantise) {
+        dbm = std::round(std::clamp(dbm, double(CLAMP_LOW_DBM), double(CLAMP_HIGH_DBM)));
+    }
+    const pmt::pmt_t tag = pmt::is_dict(d_tag_value) ? d_tag_value : pmt::make_dict();
+    pmt::pmt_t d = pmt::make_dict();
+    d = pmt::dict_add(d, pmt::intern("beam_id"), pmt::from_long(tag_field(tag, "beam_id")));
+    d = pmt::dict_add(
+        d, pmt::intern("tx_beam_id"), pmt::from_long(tag_field(tag, "tx_beam_id")));
+    d = pmt::dict_add(
+        d, pmt::intern("rx_beam_id"), pmt::from_long(tag_field(tag, "rx_beam_id")));
+    d = pmt::dict_add(d, pmt::intern("power"), pmt::from_double(power));
+    d = pmt::dict_add(d, pmt::intern("rsrp_dbm"), pmt::from_double(dbm));
+    d = pmt::dict_add(d, pmt::intern("nsamples"), pmt::from_long(d_count));
+    d = pmt::dict_add(d, pmt::intern("offset"), pmt::from_uint64(d_tag_offset));
+    d = pmt::dict_add(d, pmt::intern("complete"), pmt::from_bool(complete));
+    message_port_pub(RSRP_PORT, d);
+    ++d_dwells;
+}
+
+void rsrp_meter_impl::accumulate(const gr_complex* in, const gr_complex* pilot, int n)
+{
+    gr_complex sum;
+    // One VOLK pass: pilot mode sums y conj(p); energy mode sums y conj(y) = |y|^2.
+    volk_32fc_x2_conjugate_dot_prod_32fc(&sum, in, d_pilot_mode ? pilot : in, n);
+    if (finite(sum)) {
+        if (d_pilot_mode) {
+            d_sum += sum;
+        } else {
+            d_energy += sum.real();
+        }
+        d_count += n;
+        return;
+    }
+    // Rare path: leave the bad samples out and keep the rest of the dwell.
+    uint64_t bad = 0;
+    for (int i = 0; i < n; ++i) {
+        if (!finite(in[i])) {
+            ++bad;
+            continue;
+        }
+        if (d_pilot_mode) {
+            d_sum += in[i] * std::conj(pilot[i]);
+        } else {
+            d_energy += std::norm(in[i]);
+        }
+        ++d_count;
+    }
+    d_dropped += bad;
+    if (!d_warned_nonfinite) {
+        d_warned_nonfinite = true;
+        d_logger->warn("dropped {:d} NaN/Inf samples from the dwell at offset {:d} "
+                       "(further ones are only counted)",
+                       bad,
+                       d_tag_offset);
+    }
+}
+
+void rsrp_meter_impl::measure(const gr_complex* in, int n)
+{
+    // Walks n samples of the active dwell: skips the guard, measures, closes on length.
+    int i = 0;
+    while (i < n && d_active) {
+        if (d_position < d_guard) {
+            const uint64_t skip = std::min<uint64_t>(d_guard - d_position, n - i);
+            d_position += skip;
+            i += static_cast<int>(skip);
+            continue;
+        }
+        uint64_t run = static_cast<uint64_t>(n - i);
+        if (d_dwell > 0) {
+            run = std::min<uint64_t>(run, d_guard + d_dwell - d_position);
+        }
+        // The pilot restarts at the tag (as the source sends it); runs stop at its
+        // period so that one contiguous slice is used.
+        const uint64_t phase = d_position % d_pilot.size();
+        if (d_pilot_mode) {
+            run = std::min<uint64_t>(run, d_pilot.size() - phase);
+        }
+        accumulate(in + i, d_pilot.data() + phase, static_cast<int>(run));
+        d_position += run;
+        i += static_cast<int>(run);
+        if (d_dwell > 0 && d_position >= d_guard + d_dwell) {
+            finish_dwell(true);
+        }
+    }
+}
+
+int rsrp_meter_impl::work(int noutput_items,
+                          gr_vector_const_void_star& input_items,
+                          gr_vector_void_star&)
+{
+    const auto* in = static_cast<const gr_complex*>(input_items[0]);
+    const uint64_t first = nitems_read(0);
+    std::vector<gr::tag_t> tags;
+    get_tags_in_range(tags, 0, first, first + noutput_items, BEAM_KEY);
+    int done = 0;
+    for (const auto& tag : tags) {
+        const int at = static_cast<int>(tag.offset - first);
+        measure(in + done, at - done);
+        done = at;
+        if (d_active) {
+            finish_dwell(false);
+        }
+        start_dwell(tag);
+    }
+    measure(in + done, noutput_items - done);
+    return noutput_items;
+}
+
+} // namespace beamalign
+} // namespace gr

@@ -1,0 +1,64 @@
+/* -*- c++ -*- */
+/*
+ * Copyright 2026 gr-beamalign authors.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#ifndef INCLUDED_BEAMALIGN_RSRP_METER_IMPL_H
+#define INCLUDED_BEAMALIGN_RSRP_METER_IMPL_H
+
+#include "beam_cmd.h"
+#include <gnuradio/beamalign/rsrp_meter.h>
+#include <atomic>
+
+namespace gr {
+namespace beamalign {
+
+class rsrp_meter_impl : public rsrp_meter
+{
+public:
+    rsrp_meter_impl(const std::string& mode,
+                    const std::vector<gr_complex>& pilot,
+                    int guard,
+                    int dwell,
+                    float ref_dbm,
+                    bool clamp_quantise);
+
+    int work(int noutput_items,
+             gr_vector_const_void_star& input_items,
+             gr_vector_void_star& output_items) override;
+
+    void set_ref_dbm(float ref_dbm) override { d_ref_dbm = ref_dbm; }
+    uint64_t dropped_samples() const override { return d_dropped; }
+    uint64_t dwells() const override { return d_dwells; }
+
+private:
+    const bool d_pilot_mode;
+    std::vector<gr_complex> d_pilot;
+    const uint64_t d_guard;
+    const uint64_t d_dwell;
+    std::atomic<float> d_ref_dbm;
+    const bool d_clamp_quantise;
+
+    // The dwell being measured.
+    bool d_active = false;
+    uint64_t d_position = 0; // samples since its tag
+    uint64_t d_tag_offset = 0;
+    pmt::pmt_t d_tag_value;
+    gr_complex d_sum;       // pilot mode: sum y conj(p)
+    double d_energy = 0.0;  // energy mode: sum |y|^2
+    uint64_t d_count = 0;   // finite samples measured
+
+    std::atomic<uint64_t> d_dropped{ 0 };
+    std::atomic<uint64_t> d_dwells{ 0 };
+    bool d_warned_nonfinite = false;
+
+    void start_dwell(const gr::tag_t& tag);
+    void finish_dwell(bool complete);
+    void measure(const gr_complex* in, int n);
+    void accumulate(const gr_complex* in, const gr_complex* pilot, int n);
+};
+
+} // namespace beamalign
+} // namespace gr
+
+#endif

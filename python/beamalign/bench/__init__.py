@@ -1,0 +1,1 @@
+"""Experiments that reproduce the papers' figures and measure speed (SPEC section 7)."""

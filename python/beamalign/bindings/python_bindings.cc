@@ -1,0 +1,124 @@
+/*
+ * Copyright 2026 gr-beamalign authors.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * pybind11 bindings of the gr-beamalign blocks and C++ kernels.
+ */
+#include <pybind11/complex.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <gnuradio/beamalign/beam_combiner.h>
+#include <gnuradio/beamalign/channel_model.h>
+#include <gnuradio/beamalign/rsrp_meter.h>
+#include <gnuradio/beamalign/sim_array_source.h>
+
+namespace py = pybind11;
+using namespace gr::beamalign;
+
+PYBIND11_MODULE(beamalign_python, m)
+{
+    // Block base classes (gr::sync_block, ...) are registered by gnuradio.gr.
+    py::module::import("gnuradio.gr");
+    m.doc() = "C++ blocks and kernels of gr-beamalign";
+
+    py::class_<sim_array_source,
+               gr::sync_block,
+               gr::block,
+               gr::basic_block,
+               std::shared_ptr<sim_array_source>>(m, "sim_array_source", R"doc(
+Simulated analog-beamforming link y = w^H H f x + w^H n (ULA, half-wavelength).
+
+Weights change on `beam_cmd` messages; the first sample under new weights carries a
+`beam` tag. A `channel` message sets H (field `h`), paths (`gains`, `u_tx`, `u_rx`),
+or draws a new Saleh-Valenzuela channel; `tx_phase`, `tx_position`, `rx_phase`,
+`rx_position` set a persistent impairment. Channels in force go out on `channel_info`.
+
+Args:
+    nt: transmit elements
+    nr: receive elements
+    snr_db: SNR 1/sigma^2 in dB (>= 300 means noiseless)
+    num_paths: paths of the built-in generator
+    profile: "los" or "nlos"
+    pilot: pilot symbols (empty: all ones), restarting at each beam tag
+    seed: seed of the generator and the noise
+)doc")
+        .def(py::init(&sim_array_source::make),
+             py::arg("nt"),
+             py::arg("nr"),
+             py::arg("snr_db") = 20.0f,
+             py::arg("num_paths") = 3,
+             py::arg("profile") = "los",
+             py::arg("pilot") = std::vector<gr_complex>(),
+             py::arg("seed") = 0)
+        .def("set_snr_db", &sim_array_source::set_snr_db, py::arg("snr_db"))
+        .def("snr_db", &sim_array_source::snr_db)
+        .def("channel", &sim_array_source::channel, "The channel in force, row-major Nr x Nt.")
+        .def("malformed_messages", &sim_array_source::malformed_messages);
+
+    py::class_<beam_combiner,
+               gr::sync_block,
+               gr::block,
+               gr::basic_block,
+               std::shared_ptr<beam_combiner>>(m, "beam_combiner", R"doc(
+Combines N array channels into one beam: y = sum_n conj(w_n) c_n x_n.
+
+Weights come from `beam_cmd` messages with side "rx"; an optional integer field
+`sample` names the input sample they apply from. The first output sample under new
+weights carries a `beam` tag. bits > 0 quantises weight phases to 2^bits levels; the
+calibration vector c (empty: none) corrects each channel.
+
+Args:
+    num_channels: number of inputs N
+    bits: phase-shifter resolution, 0 for none
+    calibration: per-channel complex correction (length N or empty)
+)doc")
+        .def(py::init(&beam_combiner::make),
+             py::arg("num_channels"),
+             py::arg("bits") = 0,
+             py::arg("calibration") = std::vector<gr_complex>())
+        .def("set_calibration", &beam_combiner::set_calibration, py::arg("calibration"))
+        .def("set_bits", &beam_combiner::set_bits, py::arg("bits"))
+        .def("weights", &beam_combiner::weights)
+        .def("malformed_messages", &beam_combiner::malformed_messages);
+
+    py::class_<rsrp_meter, gr::sync_block, gr::block, gr::basic_block, std::shared_ptr<rsrp_meter>>(
+        m, "rsrp_meter", R"doc(
+Measures each beam dwell (from a `beam` tag) and publishes an `rsrp` message.
+
+After `guard` samples, `dwell` samples (0: until the next tag) are measured: "pilot"
+mode |mean(y_i conj(p_i))|^2 with the pilot restarting at the tag, "energy" mode
+mean |y_i|^2. Message fields: beam_id, tx_beam_id, rx_beam_id, power, rsrp_dbm,
+nsamples, offset, complete. NaN/Inf samples are left out and counted.
+
+Args:
+    mode: "pilot" or "energy"
+    pilot: pilot symbols (empty: all ones)
+    guard: settling samples skipped after each tag
+    dwell: samples per measurement, 0 until the next tag
+    ref_dbm: dBm of linear power 1.0
+    clamp_quantise: clamp to [-140, -40] dBm and round to 1 dB
+)doc")
+        .def(py::init(&rsrp_meter::make),
+             py::arg("mode") = "pilot",
+             py::arg("pilot") = std::vector<gr_complex>(),
+             py::arg("guard") = 0,
+             py::arg("dwell") = 64,
+             py::arg("ref_dbm") = 0.0f,
+             py::arg("clamp_quantise") = false)
+        .def("set_ref_dbm", &rsrp_meter::set_ref_dbm, py::arg("ref_dbm"))
+        .def("dropped_samples", &rsrp_meter::dropped_samples)
+        .def("dwells", &rsrp_meter::dwells);
+
+    py::class_<gaussian_noise>(m, "gaussian_noise", "Complex white Gaussian noise (C++ kernel).")
+        .def(py::init<uint64_t>(), py::arg("seed"))
+        .def(
+            "draw",
+            [](gaussian_noise& self, int n, float variance) {
+                std::vector<cfloat> out(n);
+                self.fill(out.data(), n, variance);
+                return out;
+            },
+            py::arg("n"),
+            py::arg("variance") = 1.0f);
+}

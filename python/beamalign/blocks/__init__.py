@@ -1,0 +1,1 @@
+"""GNU Radio adapters over the kernels (thin: no algorithm lives here)."""

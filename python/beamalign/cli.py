@@ -1,0 +1,103 @@
+"""The `beamalign` command line (SPEC section 7): parses, then calls the package."""
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from ._version import __version__
+
+
+def _common(parser):
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
+    parser.add_argument("--png", metavar="PATH", help="write a figure")
+    parser.add_argument("--quiet", action="store_true", help="print only the summary")
+
+
+def _db(power):
+    return 10 * np.log10(max(float(power), 1e-30))
+
+
+def cmd_sweep(args):
+    from .flowgraphs import rsrp_sweep
+
+    tb = rsrp_sweep(nt=args.nt, nr=args.nr, snr_db=args.snr_db, num_paths=args.paths,
+                    profile=args.profile, dwell=args.dwell, seed=args.seed)
+    result = tb.run_sweep(timeout=args.timeout)
+    info = tb.channel_info.messages[-1]
+    h = np.asarray(info["h"]).reshape(args.nr, args.nt)
+    from . import codebooks
+    book = codebooks.dft_codebook(args.nt)
+    angles = codebooks.dft_angles(args.nt)
+    true_power = np.abs(book.conj() @ h[0].conj()) ** 2  # |w^H H f| with w = e_0
+    powers = np.asarray(result["powers"])
+    strongest = int(np.argmax(np.abs(info["gains"])))
+    u_true = float(info["u_tx"][strongest])
+    best = int(result["beam_id"])
+    if not args.quiet:
+        print(f"Tx sweep of the {args.nt}-beam DFT codebook, {args.nt}x{args.nr} simulated array, "
+              f"SNR {args.snr_db:g} dB, {args.dwell}-sample pilot per beam, Rx antenna 0")
+        print(" beam        u   measured dB   true dB")
+        for p in range(args.nt):
+            mark = "  <- best" if p == best else ""
+            print(f"{p:5d}  {angles[p]:+.4f}   {_db(powers[p]):10.2f}  {_db(true_power[p]):8.2f}{mark}")
+    print(f"best beam {best}: u = {angles[best]:+.4f}, measured {_db(powers[best]):.2f} dB; "
+          f"true AoD of the strongest path u = {u_true:+.4f} "
+          f"(nearest codeword {int(np.argmin(np.abs(angles - u_true)))})")
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"best_beam": best, "u_best": float(angles[best]), "u_true": u_true,
+                       "measured_power": powers.tolist(), "true_power": true_power.tolist()},
+                      out, indent=1)
+    return 0
+
+
+def cmd_bench(args):
+    if args.experiment == "speed":
+        from .bench import speed
+        report = speed.run(samples=args.samples, dwell=args.dwell, repeats=args.repeats,
+                           progress=None if args.quiet else print)
+        ratio = [r for r in report.rows if r["metric"] == "ratio"][0]["value"]
+        print(f"rsrp_meter vs {speed.BASELINE}: {ratio:.2f}x")
+        report.write(args.json)
+        return 0
+    raise SystemExit(f"unknown experiment {args.experiment!r}")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="beamalign", description="Beam management and array signal processing for GNU Radio.")
+    parser.add_argument("--version", action="version", version=f"beamalign {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sweep = sub.add_parser("sweep", help="sweep the Tx DFT codebook on the simulated array")
+    _common(sweep)
+    sweep.add_argument("--nt", type=int, default=64)
+    sweep.add_argument("--nr", type=int, default=16)
+    sweep.add_argument("--snr-db", type=float, default=20.0)
+    sweep.add_argument("--paths", type=int, default=3)
+    sweep.add_argument("--profile", choices=("los", "nlos"), default="los")
+    sweep.add_argument("--dwell", type=int, default=64, help="pilot samples per beam")
+    sweep.add_argument("--timeout", type=float, default=60.0)
+    sweep.set_defaults(func=cmd_sweep)
+
+    bench = sub.add_parser("bench", help="run an experiment, write JSON")
+    bench.add_argument("experiment", choices=("speed",))
+    _common(bench)
+    bench.add_argument("--trials", type=int, default=None, help="(unused by speed)")
+    bench.add_argument("--samples", type=int, default=50_000_000,
+                       help="samples per flowgraph run (speed)")
+    bench.add_argument("--dwell", type=int, default=1024, help="samples per dwell (speed)")
+    bench.add_argument("--repeats", type=int, default=3, help="runs per figure, best kept")
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Hardware front ends (UHD arrays)."""

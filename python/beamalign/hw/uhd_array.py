@@ -1,0 +1,75 @@
+"""USRP arrays: an N-channel uhd.usrp_source feeding beam_combiner."""
+from gnuradio import gr
+
+TIME_SOURCES = ("", "internal", "external", "mimo", "gpsdo")
+CLOCK_SOURCES = TIME_SOURCES
+
+
+class uhd_array_source(gr.hier_block2):
+    """An N-channel USRP receiver combined into one beam.
+
+    Opens a uhd.usrp_source with the given device arguments and channel count, tunes
+    all channels to one frequency (shared LO, reference and time source when asked),
+    and feeds beam_combiner, whose `beam_cmd` port is exported. With no matching USRP
+    the constructor raises RuntimeError naming the device arguments it tried.
+
+    Args:
+        device_args: UHD device address, e.g. "type=x300,addr=192.168.40.2"
+        num_channels: array channels N
+        samp_rate: sample rate (S/s)
+        center_freq: carrier (Hz)
+        gain: RX gain (dB), same on every channel
+        subdev_spec: subdevice specification ("" keeps the default)
+        clock_source, time_source: "", "internal", "external", "mimo" or "gpsdo"
+        lo_source: "" or e.g. "internal"/"companion" to share the LO across channels
+        bits, calibration: passed to beam_combiner
+    """
+
+    def __init__(self, device_args="", num_channels=2, samp_rate=1e6, center_freq=28e9,
+                 gain=30.0, subdev_spec="", clock_source="", time_source="", lo_source="",
+                 bits=0, calibration=()):
+        gr.hier_block2.__init__(self, "uhd_array_source", gr.io_signature(0, 0, 0),
+                                gr.io_signature(1, 1, gr.sizeof_gr_complex))
+        if num_channels < 1:
+            raise ValueError(f"num_channels must be at least 1, got {num_channels}")
+        if clock_source not in CLOCK_SOURCES or time_source not in TIME_SOURCES:
+            raise ValueError(f"clock_source and time_source must be one of {TIME_SOURCES}")
+        from gnuradio import uhd
+        from .. import beamalign_python
+
+        self.num_channels = num_channels
+
+        try:
+            self.usrp = uhd.usrp_source(
+                device_args,
+                uhd.stream_args(cpu_format="fc32", channels=list(range(num_channels))))
+        except RuntimeError as err:
+            raise RuntimeError(
+                f"uhd_array_source: no USRP found for device arguments {device_args!r} "
+                f"({num_channels} channels): {str(err).strip()}") from None
+        if subdev_spec:
+            self.usrp.set_subdev_spec(subdev_spec, 0)
+        if clock_source:
+            self.usrp.set_clock_source(clock_source, 0)
+        if time_source:
+            self.usrp.set_time_source(time_source, 0)
+        self.usrp.set_samp_rate(samp_rate)
+        for ch in range(num_channels):
+            if lo_source:
+                self.usrp.set_lo_source(lo_source, uhd.ALL_LOS, ch)
+            self.usrp.set_center_freq(center_freq, ch)
+            self.usrp.set_gain(gain, ch)
+        self.combiner = beamalign_python.beam_combiner(num_channels, bits, list(calibration))
+        for ch in range(num_channels):
+            self.connect((self.usrp, ch), (self.combiner, ch))
+        self.connect(self.combiner, self)
+        self.message_port_register_hier_in("beam_cmd")
+        self.msg_connect(self, "beam_cmd", self.combiner, "beam_cmd")
+
+    def set_center_freq(self, center_freq):
+        for ch in range(self.num_channels):
+            self.usrp.set_center_freq(center_freq, ch)
+
+    def set_gain(self, gain):
+        for ch in range(self.num_channels):
+            self.usrp.set_gain(gain, ch)
