@@ -71,8 +71,9 @@ beam_combiner_impl::beam_combiner_impl(int num_channels,
     d_requested.assign(num_channels,
                        gr_complex(1.0f / std::sqrt(static_cast<float>(num_channels)), 0.0f));
     refresh_taps();
-    // Tags from channel 0 (e.g. rx_time) follow the samples; the others are copies.
-    set_tag_propagation_policy(TPP_ONE_TO_ONE);
+    // Tags of channel 0 (e.g. rx_time) are forwarded in work(); the other channels
+    // carry copies of the same tags, which would only multiply them.
+    set_tag_propagation_policy(TPP_CUSTOM);
     message_port_register_in(pmt::intern("beam_cmd"));
     set_msg_handler(pmt::intern("beam_cmd"),
                     [this](const pmt::pmt_t& msg) { handle_beam_cmd(msg); });
@@ -172,6 +173,11 @@ int beam_combiner_impl::work(int noutput_items,
     std::lock_guard<std::mutex> lock(d_mutex);
     const uint64_t first = nitems_read(0);
     const uint64_t end = first + noutput_items;
+    std::vector<gr::tag_t> upstream;
+    get_tags_in_range(upstream, 0, first, end);
+    for (const auto& tag : upstream) {
+        add_item_tag(0, tag.offset, tag.key, tag.value, tag.srcid);
+    }
     int done = 0;
     while (!d_pending.empty()) {
         const beam_command& cmd = d_pending.front();

@@ -51,6 +51,7 @@ private:
     std::atomic<uint64_t> d_dropped{ 0 };
     std::atomic<uint64_t> d_dwells{ 0 };
     bool d_warned_nonfinite = false;
+    std::vector<gr::tag_t> d_tags; // reused across calls: no allocation per work()
 
     void start_dwell(const gr::tag_t& tag);
     void finish_dwell(bool complete);

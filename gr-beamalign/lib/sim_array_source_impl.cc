@@ -137,7 +137,8 @@ void sim_array_source_impl::handle_beam_cmd(const pmt::pmt_t& msg)
 
 void sim_array_source_impl::handle_channel(const pmt::pmt_t& msg)
 {
-    if (!pmt::is_dict(msg) || pmt::is_null(msg)) {
+    // An empty dict is PMT_NIL; it asks for a new channel from the generator.
+    if (!pmt::is_dict(msg)) {
         d_bad.report(d_logger, "channel message is not a dict");
         return;
     }

@@ -56,10 +56,11 @@ def cmd_sweep(args):
 def cmd_bench(args):
     if args.experiment == "speed":
         from .bench import speed
-        report = speed.run(samples=args.samples, dwell=args.dwell, repeats=args.repeats,
+        report = speed.run(samples=args.samples, dwells=args.dwell, repeats=args.repeats,
                            progress=None if args.quiet else print)
-        ratio = [r for r in report.rows if r["metric"] == "ratio"][0]["value"]
-        print(f"rsrp_meter vs {speed.BASELINE}: {ratio:.2f}x")
+        for row in report.rows:
+            if row["metric"] == "ratio":
+                print(f"dwell {row['x']}: rsrp_meter {row['value']:.2f}x {speed.BASELINE}")
         report.write(args.json)
         return 0
     raise SystemExit(f"unknown experiment {args.experiment!r}")
@@ -88,7 +89,8 @@ def build_parser():
     bench.add_argument("--trials", type=int, default=None, help="(unused by speed)")
     bench.add_argument("--samples", type=int, default=50_000_000,
                        help="samples per flowgraph run (speed)")
-    bench.add_argument("--dwell", type=int, default=1024, help="samples per dwell (speed)")
+    bench.add_argument("--dwell", type=int, nargs="+", default=[64, 1024, 16384],
+                       help="samples per dwell (speed)")
     bench.add_argument("--repeats", type=int, default=3, help="runs per figure, best kept")
     bench.set_defaults(func=cmd_bench)
     return parser

@@ -1,0 +1,19 @@
+"""uhd_array_source at construction level: with no USRP it says which device it tried."""
+import pytest
+
+from gnuradio import beamalign
+
+
+def test_no_usrp_gives_a_clear_error_naming_the_device_arguments():
+    # type=b200 limits discovery to USB, so nothing is sent on the network.
+    args = "type=b200,serial=BEAMALIGN-TEST"
+    with pytest.raises(RuntimeError, match="serial=BEAMALIGN-TEST") as err:
+        beamalign.uhd_array_source(args, 4, 1e6, 3.5e9, 30.0)
+    assert "no USRP found" in str(err.value)
+
+
+def test_bad_parameters_fail_before_touching_hardware():
+    with pytest.raises(ValueError, match="num_channels"):
+        beamalign.uhd_array_source("type=b200", 0)
+    with pytest.raises(ValueError, match="time_source"):
+        beamalign.uhd_array_source("type=b200", 2, time_source="sundial")
