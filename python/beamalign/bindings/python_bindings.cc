@@ -5,11 +5,13 @@
  * pybind11 bindings of the gr-beamalign blocks and C++ kernels.
  */
 #include <pybind11/complex.h>
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <gnuradio/beamalign/beam_combiner.h>
 #include <gnuradio/beamalign/channel_model.h>
+#include <gnuradio/beamalign/qssr.h>
 #include <gnuradio/beamalign/rsrp_meter.h>
 #include <gnuradio/beamalign/sim_array_source.h>
 
@@ -109,6 +111,41 @@ Args:
         .def("set_ref_dbm", &rsrp_meter::set_ref_dbm, py::arg("ref_dbm"))
         .def("dropped_samples", &rsrp_meter::dropped_samples)
         .def("dwells", &rsrp_meter::dwells);
+
+    m.def(
+        "qssr_invert_ratio",
+        [](py::array_t<double, py::array::c_style | py::array::forcecast> u_anchor,
+           py::array_t<double, py::array::c_style | py::array::forcecast> u_aux,
+           py::array_t<double, py::array::c_style | py::array::forcecast> ratio,
+           int num_beams) {
+            if (u_anchor.size() != u_aux.size() || u_anchor.size() != ratio.size()) {
+                throw std::invalid_argument(
+                    "qssr_invert_ratio: u_anchor, u_aux and ratio must have equal sizes");
+            }
+            py::array_t<double> out(u_anchor.request().shape);
+            qssr_invert_ratio(u_anchor.data(),
+                              u_aux.data(),
+                              ratio.data(),
+                              static_cast<std::size_t>(u_anchor.size()),
+                              num_beams,
+                              out.mutable_data());
+            return out;
+        },
+        py::arg("u_anchor"),
+        py::arg("u_aux"),
+        py::arg("ratio"),
+        py::arg("num_beams"),
+        R"doc(
+QSSR power-ratio inversion (seed 000 eq. 8) for adjacent beams of a K-beam layer.
+
+Args:
+    u_anchor: directions of the stronger beams (array)
+    u_aux: directions of their probed neighbours (u_anchor +- 2/K)
+    ratio: P_anchor / P_aux per trial
+    num_beams: K
+Returns:
+    estimated u per trial, in [-1, 1)
+)doc");
 
     py::class_<gaussian_noise>(m, "gaussian_noise", "Complex white Gaussian noise (C++ kernel).")
         .def(py::init<uint64_t>(), py::arg("seed"))

@@ -1,0 +1,142 @@
+"""Exhaustive, binary hierarchical and QSSR beam search (seed 000, Sec. III).
+
+The Tx side is searched first with a single active Rx antenna (unit weight), then the
+Rx side with the chosen Tx beam, as in the paper.
+"""
+import numpy as np
+
+from .. import codebooks
+from ..arrays.geometry import ula_steering
+from ..beamalign_python import qssr_invert_ratio
+from .probes import Alignment, Probe
+
+
+def _single_antenna(num_elements, batch):
+    w = np.zeros((batch, num_elements), dtype=np.complex128)
+    w[:, 0] = 1.0
+    return w
+
+
+class HierarchicalSearch:
+    """Descends an ary-ary DEACT hierarchy on each side, probing all children."""
+
+    ary = 2
+    name = "hierarchical"
+
+    def __init__(self, nt, nr, beam_norm="unit"):
+        self.nt, self.nr, self.beam_norm = nt, nr, beam_norm
+        self.tx_layers = codebooks.hierarchical_codebook(nt, self.ary, beam_norm)
+        self.rx_layers = codebooks.hierarchical_codebook(nr, self.ary, beam_norm)
+
+    @property
+    def measurements(self):
+        return self.ary * (len(self.tx_layers) + len(self.rx_layers))
+
+    def _descend(self, side, layers, fixed, batch):
+        """Yields one probe per layer; returns (best index, last powers, last children)."""
+        rows = np.arange(batch)[:, None]
+        parent = np.zeros(batch, dtype=int)
+        for depth, layer in enumerate(layers):
+            children = (np.tile(np.arange(self.ary), (batch, 1)) if depth == 0
+                        else self.ary * parent[:, None] + np.arange(self.ary))
+            beams = layer[children]  # (B, ary, N)
+            other = np.broadcast_to(fixed[:, None, :], (batch, self.ary, fixed.shape[-1]))
+            tx, rx = (beams, other) if side == "tx" else (other, beams)
+            ids = children
+            powers = yield Probe(tx=tx, rx=rx, side=side, layer=depth,
+                                 tx_ids=ids if side == "tx" else None,
+                                 rx_ids=ids if side == "rx" else None)
+            parent = children[rows[:, 0], np.argmax(powers, axis=1)]
+        return parent, powers, children
+
+    def _finish_side(self, layers, best, powers, children):
+        """Final beam and angle of one side (codebook-based here)."""
+        k = layers[-1].shape[0]
+        u = codebooks.dft_angles(k)[best]
+        return layers[-1][best], u
+
+    def search(self, batch):
+        f_rx_fixed = _single_antenna(self.nr, batch)
+        best, powers, children = yield from self._descend("tx", self.tx_layers, f_rx_fixed, batch)
+        f, u_tx = self._finish_side(self.tx_layers, best, powers, children)
+        f = self._full_aperture(self.nt, f, u_tx)
+        best, powers, children = yield from self._descend("rx", self.rx_layers, f, batch)
+        w, u_rx = self._finish_side(self.rx_layers, best, powers, children)
+        w = self._full_aperture(self.nr, w, u_rx)
+        return Alignment(self.name, f, w, u_tx, u_rx, self.measurements)
+
+    def _full_aperture(self, num_elements, beam, u):
+        return beam
+
+
+class BinarySearch(HierarchicalSearch):
+    """2-ary search over the DFT hierarchy: 2 log2 Nt + 2 log2 Nr measurements."""
+
+    ary = 2
+    name = "binary"
+
+
+class QSSR(HierarchicalSearch):
+    """Quaternary search with super-resolution (Algorithm 1 of seed 000).
+
+    4-ary descent (4 floor(log4 N) measurements per side); in the final quartet the
+    strongest beam is the anchor and its stronger probed neighbour the auxiliary, and
+    the power ratio of the two is inverted (eq. 8) into a continuous angle. The final
+    beam steers all N antennas at that angle.
+    """
+
+    ary = 4
+    name = "qssr"
+
+    def _finish_side(self, layers, best, powers, children):
+        k = layers[-1].shape[0]
+        angles = codebooks.dft_angles(k)
+        rows = np.arange(len(best))
+        anchor = np.argmax(powers, axis=1)
+        left = np.clip(anchor - 1, 0, 3)
+        right = np.clip(anchor + 1, 0, 3)
+        # At a quartet edge the only probed neighbour is used (the paper's ambiguity).
+        use_right = (anchor == 0) | ((anchor < 3) & (powers[rows, right] >= powers[rows, left]))
+        aux = np.where(use_right, right, left)
+        p_anchor, p_aux = powers[rows, anchor], powers[rows, aux]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(p_aux > 0, p_anchor / p_aux, np.inf)
+        u = qssr_invert_ratio(angles[children[rows, anchor]], angles[children[rows, aux]],
+                              ratio, k)
+        return None, u
+
+    def _full_aperture(self, num_elements, beam, u):
+        return ula_steering(num_elements, u)
+
+
+class ExhaustiveSearch:
+    """All Nt x Nr pairs of the finest DFT codebooks."""
+
+    name = "exhaustive"
+
+    def __init__(self, nt, nr, beam_norm="unit"):
+        self.nt, self.nr = nt, nr
+        self.tx_book = codebooks.dft_codebook(nt)
+        self.rx_book = codebooks.dft_codebook(nr)
+
+    @property
+    def measurements(self):
+        return self.nt * self.nr
+
+    def search(self, batch):
+        powers = yield Probe(tx=self.tx_book[None], rx=self.rx_book[None], side="both",
+                             grid=True, tx_ids=np.arange(self.nt), rx_ids=np.arange(self.nr))
+        flat = powers.reshape(batch, -1).argmax(axis=1)
+        r, t = np.unravel_index(flat, (self.nr, self.nt))
+        return Alignment(self.name, self.tx_book[t], self.rx_book[r],
+                         codebooks.dft_angles(self.nt)[t], codebooks.dft_angles(self.nr)[r],
+                         self.measurements)
+
+
+STRATEGIES = {"exhaustive": ExhaustiveSearch, "binary": BinarySearch, "qssr": QSSR}
+
+
+def make_strategy(method, nt, nr, beam_norm="unit"):
+    if method not in STRATEGIES:
+        raise ValueError(f"unknown method {method!r}; choose from {sorted(STRATEGIES)}")
+    return STRATEGIES[method](nt, nr, beam_norm)
