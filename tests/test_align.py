@@ -14,7 +14,7 @@ from gnuradio.beamalign.beamalign_python import qssr_invert_ratio
 
 def brute_force_inversion(u_anchor, u_aux, ratio, k):
     """Searches eq. 8 on a fine grid between the two beams (the obviously-correct way)."""
-    grid = np.linspace(0, 1, 200_001)
+    grid = np.linspace(0, 1, 20_001)  # step (2/K)/20000: finer than the 2e-5 tolerance
     u = u_anchor + grid * (u_aux - u_anchor)
     beam_p = codebooks.steered_beam(k, u_anchor)
     beam_q = codebooks.steered_beam(k, u_aux)

@@ -4,19 +4,21 @@ Blocks (from gnuradio import beamalign):
     sim_array_source   simulated analog-beamforming link (C++)
     beam_combiner      N array channels -> one beam, switched at an exact sample (C++)
     rsrp_meter         per-dwell received power, pilot or energy mode (C++)
+    beam_aligner       closed-loop beam search (exhaustive, binary, QSSR)
     codebook_sweeper   closed-loop codebook sweep controller
     uhd_array_source   N-channel USRP + beam_combiner
 
-Kernels usable without a flowgraph: arrays, codebooks, channels.
+Kernels usable without a flowgraph: arrays, codebooks, channels, align.
 """
 from ._version import __version__
 from .beamalign_python import beam_combiner, gaussian_noise, rsrp_meter, sim_array_source
+from .blocks.beam_aligner import beam_aligner
 from .blocks.codebook_sweeper import codebook_sweeper
 from .hw.uhd_array import uhd_array_source
-from . import arrays, channels, codebooks
+from . import align, arrays, channels, codebooks
 from .pilots import zadoff_chu
 
 __all__ = [
     "__version__", "beam_combiner", "gaussian_noise", "rsrp_meter", "sim_array_source",
-    "codebook_sweeper", "uhd_array_source", "arrays", "channels", "codebooks", "zadoff_chu",
+    "beam_aligner", "codebook_sweeper", "uhd_array_source", "align", "arrays", "channels", "codebooks", "zadoff_chu",
 ]

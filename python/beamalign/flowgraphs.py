@@ -1,5 +1,6 @@
 """Flowgraphs the command line runs (the same ones the GRC examples build)."""
 import numpy as np
+import pmt
 from gnuradio import gr
 
 from . import codebooks
@@ -45,3 +46,38 @@ class rsrp_sweep(gr.top_block):
             self.stop()
             self.wait()
         return self.results.messages[0]
+
+
+class alignment(gr.top_block):
+    """Closed-loop beam alignment on the simulated array.
+
+    sim_array_source -> rsrp_meter (pilot) -> beam_aligner -> beam_cmd back to the source;
+    the source's channel_info tells the aligner the true channel (for power_db).
+    """
+
+    def __init__(self, method="qssr", nt=64, nr=16, snr_db=20.0, num_paths=3, profile="los",
+                 dwell=64, beam_norm="unit", seed=0):
+        gr.top_block.__init__(self, "alignment")
+        from .blocks.beam_aligner import beam_aligner
+
+        pilot = zadoff_chu(dwell)
+        self.source = sim_array_source(nt, nr, snr_db, num_paths, profile, pilot, seed)
+        self.meter = rsrp_meter("pilot", pilot, 0, dwell, 0.0, False)
+        self.aligner = beam_aligner(method, nt, nr, beam_norm)
+        self.connect(self.source, self.meter)
+        self.msg_connect(self.meter, "rsrp", self.aligner, "rsrp")
+        self.msg_connect(self.aligner, "beam_cmd", self.source, "beam_cmd")
+        self.msg_connect(self.source, "channel_info", self.aligner, "channel_info")
+
+    def align(self, channel=None, timeout=60.0):
+        """One alignment on a new channel (a PathChannels of one trial, or a fresh draw)."""
+        from .blocks.messages import dict_to_pmt
+
+        fields = {} if channel is None else {"gains": channel.gains[0], "u_tx": channel.u_tx[0],
+                                             "u_rx": channel.u_rx[0]}
+        done = len(self.aligner.results)
+        self.source.to_basic_block()._post(pmt.intern("channel"), dict_to_pmt(fields))
+        self.aligner.to_basic_block()._post(pmt.intern("start"), pmt.PMT_T)
+        if not self.aligner.wait_results(done + 1, timeout):
+            raise TimeoutError(f"alignment did not finish within {timeout} s")
+        return self.aligner.results[done]

@@ -56,12 +56,16 @@ class codebook_sweeper(gr.basic_block):
         self.message_port_register_out(pmt.intern("beam_cmd"))
         self.message_port_register_out(pmt.intern("result"))
         self.set_msg_handler(pmt.intern("rsrp"), self._handle_rsrp)
-        self.set_msg_handler(pmt.intern("start"), lambda msg: self.start_sweep())
+        self.set_msg_handler(pmt.intern("start"), self._handle_start)
 
     def start(self):
         if self.autostart:
             self.start_sweep()
         return True
+
+    def _handle_start(self, msg):
+        # GNU Radio looks Python handlers up by name: a bound method, not a lambda.
+        self.start_sweep()
 
     def start_sweep(self):
         self.done.clear()
