@@ -113,8 +113,9 @@ def test_align_snr_bench_writes_rows(tmp_path):
     doc = json.loads(path.read_text())
     assert doc["experiment"] == "align-snr"
     counts = {r["method"]: r["value"] for r in doc["rows"] if r["metric"] == "measurements"}
-    assert counts == {"exhaustive": 1024, "binary": 20, "qssr": 20, "known-angle": 0}
+    assert counts == {"exhaustive": 1024, "binary": 20, "qssr": 20, "qssr-net": 20,
+                      "known-angle": 0}
     power = {(r["method"], r["x"]): r["value"] for r in doc["rows"] if r["metric"] == "power_db"}
-    assert len(power) == 4 * 7
+    assert len(power) == 5 * 7
     assert all(v <= power[("known-angle", x)] + 1e-9 for (m, x), v in power.items())
     assert png.stat().st_size > 10_000

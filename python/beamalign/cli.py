@@ -59,7 +59,7 @@ def cmd_align(args):
 
     tb = alignment(method=args.method, nt=args.nt, nr=args.nr, snr_db=args.snr_db,
                    num_paths=args.paths, profile=args.profile, dwell=args.dwell,
-                   beam_norm=args.beam_norm, seed=args.seed)
+                   beam_norm=args.beam_norm, seed=args.seed, model=args.model or "")
     trials = channels.saleh_valenzuela(args.trials, args.nt, args.nr, args.paths, args.profile,
                                        rng=args.seed)
     optimum = channels.optimum_power(trials)
@@ -91,6 +91,18 @@ def cmd_align(args):
     return 0
 
 
+def cmd_train(args):
+    if args.model == "qssr-net":
+        from .align.strategies import DEFAULT_QSSR_NET
+        from .models.train_qssr_net import train
+        path = train(args.out or DEFAULT_QSSR_NET, nt=args.nt, nr=args.nr, epochs=args.epochs,
+                     steps_per_epoch=args.steps, batch=args.batch, seed=args.seed,
+                     quiet=args.quiet)
+        print(f"wrote {path} and {path.with_suffix('.json')}")
+        return 0
+    raise SystemExit(f"unknown model {args.model!r}")
+
+
 def cmd_bench(args):
     if args.experiment == "speed":
         from .bench import speed
@@ -104,7 +116,7 @@ def cmd_bench(args):
     if args.experiment == "align-snr":
         from .bench import align
         report = align.align_snr(trials=args.trials or 150000, seed=args.seed,
-                                 progress=None if args.quiet else print)
+                                 model=args.model, progress=None if args.quiet else print)
         report.write(args.json)
         if args.png:
             align.plot_power(report, args.png)
@@ -131,7 +143,9 @@ def build_parser():
 
     align = sub.add_parser("align", help="closed-loop beam alignment on the simulated array")
     _common(align)
-    align.add_argument("--method", choices=("exhaustive", "binary", "qssr"), default="qssr")
+    align.add_argument("--method", choices=("exhaustive", "binary", "qssr", "qssr-net"),
+                       default="qssr-net")
+    align.add_argument("--model", help="QSSR-Net weight file (default: the shipped one)")
     align.add_argument("--trials", type=int, default=10)
     align.add_argument("--nt", type=int, default=64)
     align.add_argument("--nr", type=int, default=16)
@@ -143,6 +157,17 @@ def build_parser():
     align.add_argument("--timeout", type=float, default=120.0, help="seconds per alignment")
     align.set_defaults(func=cmd_align)
 
+    train = sub.add_parser("train", help="train a shipped model (safetensors + JSON sidecar)")
+    train.add_argument("model", choices=("qssr-net",))
+    _common(train)
+    train.add_argument("--out", help="weight file (default: the shipped one)")
+    train.add_argument("--nt", type=int, default=64)
+    train.add_argument("--nr", type=int, default=16)
+    train.add_argument("--epochs", type=int, default=150)
+    train.add_argument("--steps", type=int, default=50, help="batches per epoch")
+    train.add_argument("--batch", type=int, default=100)
+    train.set_defaults(func=cmd_train)
+
     bench = sub.add_parser("bench", help="run an experiment, write JSON")
     bench.add_argument("experiment", choices=("speed", "align-snr"))
     _common(bench)
@@ -153,6 +178,7 @@ def build_parser():
     bench.add_argument("--dwell", type=int, nargs="+", default=[64, 1024, 16384],
                        help="samples per dwell (speed)")
     bench.add_argument("--repeats", type=int, default=3, help="runs per figure, best kept")
+    bench.add_argument("--model", help="QSSR-Net weight file (default: the shipped one)")
     bench.set_defaults(func=cmd_bench)
     return parser
 

@@ -14,6 +14,26 @@ class FileFormatError(ValueError):
     """A file the product reads is corrupt, truncated or does not match."""
 
 
+def _umask_mode():
+    """The mode a plainly created file would get (mkstemp's own is 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def publish_atomic(tmp_name, path):
+    """Flushes tmp_name to disk and renames it over path, with ordinary permissions."""
+    os.chmod(tmp_name, _umask_mode())
+    with open(tmp_name, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp_name, path)
+    dir_fd = os.open(Path(path).parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
 def write_json_atomic(path, document):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -22,18 +42,11 @@ def write_json_atomic(path, document):
     try:
         with os.fdopen(fd, "w") as tmp:
             tmp.write(text)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
+        publish_atomic(tmp_name, path)
     except BaseException:
         if os.path.exists(tmp_name):
             os.unlink(tmp_name)
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def read_json(path, kind, schema_version):

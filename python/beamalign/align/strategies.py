@@ -3,6 +3,9 @@
 The Tx side is searched first with a single active Rx antenna (unit weight), then the
 Rx side with the chosen Tx beam, as in the paper.
 """
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 
 from .. import codebooks
@@ -15,6 +18,17 @@ def _single_antenna(num_elements, batch):
     w = np.zeros((batch, num_elements), dtype=np.complex128)
     w[:, 0] = 1.0
     return w
+
+
+@dataclass
+class Descent:
+    """One side's descent: the chosen codeword of the last layer, that layer's powers
+    (B, ary) and children (B, ary), and per layer (directions, powers), each (B, ary)."""
+
+    best: np.ndarray
+    powers: np.ndarray
+    children: np.ndarray
+    history: list
 
 
 class HierarchicalSearch:
@@ -33,9 +47,10 @@ class HierarchicalSearch:
         return self.ary * (len(self.tx_layers) + len(self.rx_layers))
 
     def _descend(self, side, layers, fixed, batch):
-        """Yields one probe per layer; returns (best index, last powers, last children)."""
+        """Yields one probe per layer; returns the Descent (choices and every measurement)."""
         rows = np.arange(batch)[:, None]
         parent = np.zeros(batch, dtype=int)
+        history = []
         for depth, layer in enumerate(layers):
             children = (np.tile(np.arange(self.ary), (batch, 1)) if depth == 0
                         else self.ary * parent[:, None] + np.arange(self.ary))
@@ -46,22 +61,22 @@ class HierarchicalSearch:
             powers = yield Probe(tx=tx, rx=rx, side=side, layer=depth,
                                  tx_ids=ids if side == "tx" else None,
                                  rx_ids=ids if side == "rx" else None)
+            history.append((codebooks.dft_angles(layer.shape[0])[children], powers))
             parent = children[rows[:, 0], np.argmax(powers, axis=1)]
-        return parent, powers, children
+        return Descent(parent, powers, children, history)
 
-    def _finish_side(self, layers, best, powers, children):
+    def _finish_side(self, side, layers, descent):
         """Final beam and angle of one side (codebook-based here)."""
         k = layers[-1].shape[0]
-        u = codebooks.dft_angles(k)[best]
-        return layers[-1][best], u
+        return layers[-1][descent.best], codebooks.dft_angles(k)[descent.best]
 
     def search(self, batch):
         f_rx_fixed = _single_antenna(self.nr, batch)
-        best, powers, children = yield from self._descend("tx", self.tx_layers, f_rx_fixed, batch)
-        f, u_tx = self._finish_side(self.tx_layers, best, powers, children)
+        descent = yield from self._descend("tx", self.tx_layers, f_rx_fixed, batch)
+        f, u_tx = self._finish_side("tx", self.tx_layers, descent)
         f = self._full_aperture(self.nt, f, u_tx)
-        best, powers, children = yield from self._descend("rx", self.rx_layers, f, batch)
-        w, u_rx = self._finish_side(self.rx_layers, best, powers, children)
+        descent = yield from self._descend("rx", self.rx_layers, f, batch)
+        w, u_rx = self._finish_side("rx", self.rx_layers, descent)
         w = self._full_aperture(self.nr, w, u_rx)
         return Alignment(self.name, f, w, u_tx, u_rx, self.measurements)
 
@@ -88,10 +103,11 @@ class QSSR(HierarchicalSearch):
     ary = 4
     name = "qssr"
 
-    def _finish_side(self, layers, best, powers, children):
+    def _finish_side(self, side, layers, descent):
         k = layers[-1].shape[0]
         angles = codebooks.dft_angles(k)
-        rows = np.arange(len(best))
+        powers, children = descent.powers, descent.children
+        rows = np.arange(len(descent.best))
         anchor = np.argmax(powers, axis=1)
         left = np.clip(anchor - 1, 0, 3)
         right = np.clip(anchor + 1, 0, 3)
@@ -107,6 +123,29 @@ class QSSR(HierarchicalSearch):
 
     def _full_aperture(self, num_elements, beam, u):
         return ula_steering(num_elements, u)
+
+
+DEFAULT_QSSR_NET = Path(__file__).resolve().parent.parent / "models" / "qssr_net.safetensors"
+
+
+class QSSRNet(QSSR):
+    """QSSR's descent and measurements, with QSSR-Net turning them into angles.
+
+    The network reads every layer's probed directions and normalised powers, which
+    resolves the quartet-edge ambiguity that the two-beam ratio cannot (seed 000 III-C).
+    """
+
+    name = "qssr-net"
+
+    def __init__(self, nt, nr, beam_norm="unit", model=None):
+        super().__init__(nt, nr, beam_norm)
+        from ..models.qssr_net import QSSRNet as Network
+
+        self.model_path = Path(model) if model else DEFAULT_QSSR_NET
+        self.network = Network.load(self.model_path)
+
+    def _finish_side(self, side, layers, descent):
+        return None, self.network.estimate(side, descent.history)
 
 
 class ExhaustiveSearch:
@@ -133,10 +172,13 @@ class ExhaustiveSearch:
                          self.measurements)
 
 
-STRATEGIES = {"exhaustive": ExhaustiveSearch, "binary": BinarySearch, "qssr": QSSR}
+STRATEGIES = {"exhaustive": ExhaustiveSearch, "binary": BinarySearch, "qssr": QSSR,
+              "qssr-net": QSSRNet}
 
 
-def make_strategy(method, nt, nr, beam_norm="unit"):
+def make_strategy(method, nt, nr, beam_norm="unit", model=None):
     if method not in STRATEGIES:
         raise ValueError(f"unknown method {method!r}; choose from {sorted(STRATEGIES)}")
+    if method == "qssr-net":
+        return QSSRNet(nt, nr, beam_norm, model)
     return STRATEGIES[method](nt, nr, beam_norm)

@@ -11,7 +11,7 @@ from ..align import PathMeasurer, make_strategy, run_batch
 from .report import Report
 
 SNRS_DB = (0, 5, 10, 15, 20, 25, 30)
-METHODS = ("exhaustive", "binary", "qssr")
+METHODS = ("exhaustive", "binary", "qssr", "qssr-net")
 
 
 def mean_power_db(powers):
@@ -22,10 +22,12 @@ def mean_power_db(powers):
 
 
 def align_snr(trials=150000, seed=0, nt=64, nr=16, paths=3, profile="los", dwell=64,
-              snrs_db=SNRS_DB, methods=METHODS, beam_norm="unit", chunk=5000, progress=None):
+              snrs_db=SNRS_DB, methods=METHODS, beam_norm="unit", chunk=5000, model=None,
+              progress=None):
     report = Report("align-snr", {"trials": trials, "seed": seed, "nt": nt, "nr": nr,
                                   "paths": paths, "profile": profile, "dwell": dwell,
-                                  "beam_norm": beam_norm, "snrs_db": list(snrs_db)})
+                                  "beam_norm": beam_norm, "snrs_db": list(snrs_db),
+                                  "model": str(model or "shipped qssr_net.safetensors")})
     rng = np.random.default_rng(seed)
     chans = channels.saleh_valenzuela(trials, nt, nr, paths, profile, rng=rng)
     oracle_db, oracle_ci = mean_power_db(channels.optimum_power(chans))
@@ -34,7 +36,7 @@ def align_snr(trials=150000, seed=0, nt=64, nr=16, paths=3, profile="los", dwell
                    ci95_db=round(oracle_ci, 3))
         report.add("known-angle", "snr_db", snr, "measurements", 0)
         for method in methods:
-            strategy = make_strategy(method, nt, nr, beam_norm)
+            strategy = make_strategy(method, nt, nr, beam_norm, model)
             powers = []
             for start in range(0, trials, chunk):
                 part = chans[start:start + chunk]

@@ -1,0 +1,1 @@
+"""Torch networks and their weight files (safetensors + JSON sidecar; never pickles)."""

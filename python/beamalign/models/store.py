@@ -1,0 +1,72 @@
+"""Weight files: `<name>.safetensors` beside `<name>.json` (SPEC sections 3 and 8).
+
+The sidecar records the architecture, the schema version, what the weights were trained
+on and with which command, and the sha256 of the weight file. Loading checks all of it
+and names what does not match; a model file is never unpickled.
+"""
+import datetime
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from ..fileio import FileFormatError, publish_atomic, read_json, write_json_atomic
+
+MODEL_SCHEMA_VERSION = 1
+SIDECAR_KIND = "beamalign.model"
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_model(path, tensors, architecture, training):
+    """Writes path (.safetensors) and its sidecar (.json) atomically."""
+    from safetensors.torch import save_file
+
+    path = Path(path).with_suffix(".safetensors")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp)
+        sha = _sha256(tmp)
+        publish_atomic(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    write_json_atomic(path.with_suffix(".json"), {
+        "kind": SIDECAR_KIND, "schema_version": MODEL_SCHEMA_VERSION,
+        "architecture": architecture, "training": training, "sha256": sha,
+        "weights": path.name,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+    })
+    return path
+
+
+def load_model(path, architecture_name):
+    """Returns (tensors, sidecar); FileFormatError says what is wrong with the files."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path).with_suffix(".safetensors")
+    sidecar = read_json(path.with_suffix(".json"), SIDECAR_KIND, MODEL_SCHEMA_VERSION)
+    name = sidecar.get("architecture", {}).get("name")
+    if name != architecture_name:
+        raise FileFormatError(f"{path.with_suffix('.json')}: field 'architecture.name' is "
+                              f"{name!r}, expected {architecture_name!r}")
+    if not path.exists():
+        raise FileFormatError(f"{path}: weight file missing (named by its sidecar)")
+    if _sha256(path) != sidecar.get("sha256"):
+        raise FileFormatError(f"{path}: sha256 does not match field 'sha256' of its sidecar "
+                              "(corrupt or replaced weights)")
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise FileFormatError(f"{path}: not a readable safetensors file ({err})") from None
+    return tensors, sidecar

@@ -1,0 +1,77 @@
+"""Weight files: training writes loadable safetensors + sidecar; bad files are refused."""
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gnuradio.beamalign.align.strategies import DEFAULT_QSSR_NET
+from gnuradio.beamalign.fileio import FileFormatError
+from gnuradio.beamalign.models.qssr_net import QSSRNet
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny model trained by the real command."""
+    out = tmp_path_factory.mktemp("model") / "tiny.safetensors"
+    run = subprocess.run([sys.executable, "-m", "gnuradio.beamalign.cli", "train", "qssr-net",
+                          "--epochs", "1", "--steps", "2", "--batch", "8", "--quiet",
+                          "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    return out
+
+
+def test_training_writes_a_model_with_its_sidecar(trained):
+    sidecar = json.loads(trained.with_suffix(".json").read_text())
+    assert sidecar["architecture"]["name"] == "qssr-net"
+    assert sidecar["training"]["command"].startswith("beamalign train qssr-net")
+    assert sidecar["training"]["scenario"]["snr_db_uniform"] == [5.0, 30.0]
+    assert len(sidecar["sha256"]) == 64
+    net = QSSRNet.load(trained)
+    history = [(np.tile([-0.75, -0.25, 0.25, 0.75], (3, 1)), np.abs(np.random.default_rng(0).normal(size=(3, 4))))]
+    u = net.estimate("tx", history)
+    assert u.shape == (3,) and np.all(np.abs(u) <= 1)
+
+
+def test_the_shipped_model_says_how_it_was_trained():
+    sidecar = json.loads(DEFAULT_QSSR_NET.with_suffix(".json").read_text())
+    assert sidecar["training"]["command"].startswith("beamalign train qssr-net")
+    QSSRNet.load(DEFAULT_QSSR_NET)
+
+
+def test_corrupt_weights_are_refused(trained, tmp_path):
+    copy = tmp_path / "m.safetensors"
+    shutil.copy(trained, copy)
+    shutil.copy(trained.with_suffix(".json"), copy.with_suffix(".json"))
+    data = bytearray(copy.read_bytes())
+    data[-10] ^= 0xFF
+    copy.write_bytes(bytes(data))
+    with pytest.raises(FileFormatError, match="sha256"):
+        QSSRNet.load(copy)
+
+
+def test_missing_sidecar_and_wrong_architecture_are_refused(trained, tmp_path):
+    copy = tmp_path / "m.safetensors"
+    shutil.copy(trained, copy)
+    with pytest.raises(FileFormatError, match="no such file"):
+        QSSRNet.load(copy)
+    sidecar = json.loads(trained.with_suffix(".json").read_text())
+    sidecar["architecture"]["name"] = "sr-bsnet"
+    copy.with_suffix(".json").write_text(json.dumps(sidecar))
+    with pytest.raises(FileFormatError, match="architecture.name"):
+        QSSRNet.load(copy)
+    sidecar["architecture"]["name"] = "qssr-net"
+    sidecar["architecture"]["hidden"] = 32
+    copy.with_suffix(".json").write_text(json.dumps(sidecar))
+    with pytest.raises(FileFormatError, match="do not fit"):
+        QSSRNet.load(copy)
+
+
+def test_aligner_with_a_bad_model_fails_at_construction(tmp_path):
+    from gnuradio import beamalign
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(FileFormatError, match="bad.json"):
+        beamalign.beam_aligner("qssr-net", 64, 16, "unit", False, 0.0, str(bad))
