@@ -119,3 +119,40 @@ def test_align_snr_bench_writes_rows(tmp_path):
     assert len(power) == 5 * 7
     assert all(v <= power[("known-angle", x)] + 1e-9 for (m, x), v in power.items())
     assert png.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("experiment, x_name, xs", [
+    ("align-nlos", "snr_db", [0, 5, 10, 15, 20, 25, 30]),
+    ("align-antennas", "nt", [16, 32, 64, 128]),
+])
+def test_power_benches_write_rows(experiment, x_name, xs, tmp_path):
+    path = tmp_path / "out.json"
+    out = subprocess.run([sys.executable, "-m", "gnuradio.beamalign.cli", "bench", experiment,
+                          "--trials", "200", "--quiet", "--json", str(path),
+                          "--png", str(tmp_path / "out.png")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(path.read_text())
+    rows = [r for r in doc["rows"] if r["metric"] == "power_db"]
+    assert {r["x_name"] for r in rows} == {x_name}
+    assert sorted({r["x"] for r in rows}) == xs
+    assert {r["method"] for r in rows} == {"exhaustive", "binary", "qssr", "qssr-net", "known-angle"}
+    if experiment == "align-antennas":
+        exhaustive = {r["x"]: r["value"] for r in doc["rows"]
+                      if r["method"] == "exhaustive" and r["metric"] == "measurements"}
+        assert exhaustive == {16: 256, 32: 512, 64: 1024, 128: 2048}
+
+
+def test_error_bench_reports_angle_errors(tmp_path):
+    path = tmp_path / "err.json"
+    out = subprocess.run([sys.executable, "-m", "gnuradio.beamalign.cli", "bench", "align-error",
+                          "--trials", "300", "--quiet", "--json", str(path),
+                          "--png", str(tmp_path / "err.png")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    rows = {(r["method"], r["metric"]): r["value"] for r in json.loads(path.read_text())["rows"]}
+    assert set(rows) == {(m, k) for m in ("binary", "qssr", "qssr-net")
+                         for k in ("rmse_u", "rmse_deg", "p80_deg")}
+    # degrees and normalised units describe the same errors: both bounded by the domain
+    assert all(0 <= rows[(m, "rmse_u")] <= 2 and 0 <= rows[(m, "p80_deg")] <= 180
+               for m in ("binary", "qssr", "qssr-net"))

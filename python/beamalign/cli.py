@@ -113,13 +113,22 @@ def cmd_bench(args):
                 print(f"dwell {row['x']}: rsrp_meter {row['value']:.2f}x {speed.BASELINE}")
         report.write(args.json)
         return 0
-    if args.experiment == "align-snr":
+    if args.experiment.startswith("align-"):
         from .bench import align
-        report = align.align_snr(trials=args.trials or 150000, seed=args.seed,
-                                 model=args.model, progress=None if args.quiet else print)
+        run, default_trials = {"align-snr": (align.align_snr, 150000),
+                               "align-nlos": (align.align_nlos, 150000),
+                               "align-antennas": (align.align_antennas, 50000),
+                               "align-error": (align.align_error, 2000)}[args.experiment]
+        report = run(trials=args.trials or default_trials, seed=args.seed, model=args.model,
+                     progress=None if args.quiet else print)
         report.write(args.json)
         if args.png:
-            align.plot_power(report, args.png)
+            if args.experiment == "align-error":
+                align.plot_error(report, args.png)
+            elif args.experiment == "align-antennas":
+                align.plot_power(report, args.png, "nt", "Tx antennas Nt")
+            else:
+                align.plot_power(report, args.png)
         return 0
     raise SystemExit(f"unknown experiment {args.experiment!r}")
 
@@ -169,10 +178,12 @@ def build_parser():
     train.set_defaults(func=cmd_train)
 
     bench = sub.add_parser("bench", help="run an experiment, write JSON")
-    bench.add_argument("experiment", choices=("speed", "align-snr"))
+    bench.add_argument("experiment", choices=("speed", "align-snr", "align-nlos",
+                                              "align-antennas", "align-error"))
     _common(bench)
     bench.add_argument("--trials", type=int, default=None,
-                       help="Monte Carlo trials (align-snr: 150000, for 95 %% intervals under 0.1 dB)")
+                       help="Monte Carlo trials (align-snr, align-nlos: 150000, for 95 %% "
+                            "intervals under 0.1 dB; align-antennas 50000; align-error 2000)")
     bench.add_argument("--samples", type=int, default=50_000_000,
                        help="samples per flowgraph run (speed)")
     bench.add_argument("--dwell", type=int, nargs="+", default=[64, 1024, 16384],
