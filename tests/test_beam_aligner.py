@@ -54,3 +54,36 @@ def test_bad_rsrp_messages_are_dropped_and_the_alignment_completes():
     result = _run_flowgraph(tb, chans)[0]
     direct = run_batch(make_strategy("qssr", 16, 4), PathMeasurer(chans, 300.0, rng=0), 1)
     assert result["u_tx"] == pytest.approx(direct.u_tx[0], abs=1e-4)
+
+
+def test_results_carry_the_rsrp_of_every_probe():
+    chans = channels.saleh_valenzuela(2, 64, 16, rng=14)
+    results = _run_flowgraph(alignment("qssr", 64, 16, snr_db=300.0, seed=5), chans)
+    for r in results:
+        assert len(r["probes_dbm"]) == r["measurements"] == 20
+        assert np.all(np.isfinite(r["probes_dbm"]))
+
+
+def test_beam_display_turns_a_result_into_pattern_and_probe_vectors():
+    from gnuradio import blocks, gr
+    from gnuradio import beamalign
+    from gnuradio.beamalign.arrays import ula_steering
+    from gnuradio.beamalign.blocks.messages import dict_to_pmt
+
+    tb = gr.top_block()
+    display = beamalign.beam_display("tx", 201, 20, 1000.0, -60.0)
+    head0 = blocks.head(gr.sizeof_float * 201, 3)
+    head1 = blocks.head(gr.sizeof_float * 20, 3)
+    sink0, sink1 = blocks.vector_sink_f(201), blocks.vector_sink_f(20)
+    tb.connect((display, 0), head0, sink0)
+    tb.connect((display, 1), head1, sink1)
+    f = ula_steering(64, 0.3)
+    display.to_basic_block()._post(pmt.intern("result"), dict_to_pmt(
+        {"f": f, "w": ula_steering(16, 0.0), "probes_dbm": np.array([-10.0, -70.0, -3.0])}))
+    tb.run()
+    pattern = np.array(sink0.data()).reshape(-1, 201)[-1]
+    probes = np.array(sink1.data()).reshape(-1, 20)[-1]
+    assert np.linspace(-1, 1, 201)[np.argmax(pattern)] == pytest.approx(0.3)
+    assert pattern.max() == pytest.approx(0.0, abs=1e-4)  # unit-norm beam on its own direction
+    np.testing.assert_allclose(probes[:3], [-10.0, -60.0, -3.0])  # below the floor: the floor
+    np.testing.assert_allclose(probes[3:], -60.0)

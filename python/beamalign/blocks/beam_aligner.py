@@ -17,7 +17,8 @@ class beam_aligner(gr.basic_block):
     """Runs a beam search (exhaustive, binary, qssr) against any array source.
 
     Sends `beam_cmd`, consumes `rsrp`, publishes `result` (method, u_tx, u_rx, f, w,
-    measurements, and power_db when a `channel_info` message told it the true channel).
+    measurements, probes_dbm: the RSRP of each probe in order, and power_db when a
+    `channel_info` message told it the true channel).
     An alignment starts on a `start` message, at flowgraph start with autostart, and
     every `period_s` seconds when that is > 0.
 
@@ -92,6 +93,7 @@ class beam_aligner(gr.basic_block):
                 return
             self._search = self.strategy.search(1)
             self._powers = None
+            self._probe_dbm = []
             self._advance(next(self._search))
 
     def _advance(self, probe):
@@ -130,10 +132,11 @@ class beam_aligner(gr.basic_block):
             if self._search is None or fields["beam_id"] != self._measurement_id:
                 return  # an old dwell, or one measured between the two commands of a pair
             power = float(fields["power"])
-            if not np.isfinite(power):
+            if not np.isfinite(power) or power < 0:
                 self._warn_once("rsrp power is not finite: measuring the pair again")
                 self._measure_next()
                 return
+            self._probe_dbm.append(float(fields.get("rsrp_dbm", 10 * np.log10(max(power, 1e-30)))))
             index = self._next_pair
             if self._probe.grid:
                 kt = self._probe.tx.shape[-2]
@@ -154,7 +157,8 @@ class beam_aligner(gr.basic_block):
         f, w = alignment.f[0], alignment.w[0]
         result = {"method": self.method, "u_tx": float(alignment.u_tx[0]),
                   "u_rx": float(alignment.u_rx[0]), "f": f, "w": w,
-                  "measurements": int(alignment.measurements)}
+                  "measurements": int(alignment.measurements),
+                  "probes_dbm": np.asarray(self._probe_dbm, dtype=np.float32)}
         if self._channel is not None:
             gain = w.conj() @ self._channel @ f
             result["power_db"] = float(10 * np.log10(max(abs(gain) ** 2, 1e-30)))
@@ -164,6 +168,9 @@ class beam_aligner(gr.basic_block):
         self.message_port_pub(pmt.intern("beam_cmd"), beam_cmd("tx", self._measurement_id, f))
         self._sent = {"tx": f, "rx": w}
         self.message_port_pub(pmt.intern("result"), dict_to_pmt(result))
+        power = f", power {result['power_db']:.2f} dB" if "power_db" in result else ""
+        self.logger.info(f"alignment {self.method}: u_tx {result['u_tx']:+.4f}, "
+                         f"u_rx {result['u_rx']:+.4f}{power}, {result['measurements']} measurements")
         with self.finished:
             self.results.append(result)
             self.finished.notify_all()

@@ -1,0 +1,69 @@
+"""Turns alignment messages into vectors for Qt GUI sinks (a display adapter only)."""
+import threading
+import time
+
+import numpy as np
+import pmt
+from gnuradio import gr
+
+from ..arrays.geometry import ula_steering
+from .messages import pmt_to_dict
+
+
+class beam_display(gr.sync_block):
+    """Beam pattern of the chosen beam and the RSRP of each probe, as vector streams.
+
+    Output 0: the gain |a(N, u)^H b|^2 in dB of the last result's Tx beam (side "tx") or
+    Rx beam (side "rx") on `points` directions u in [-1, 1]. Output 1: the RSRP (dBm) of
+    the probes of the last alignment (the result's probes_dbm), padded with the floor. Vectors are emitted at
+    `rate_hz`, the pace of a display, not of the radio.
+
+    Args:
+        side: "tx" or "rx", whose beam pattern to show
+        points: directions in the pattern
+        probes: RSRP entries shown (the method's measurement count)
+        rate_hz: vectors per second
+        floor_db: value for empty entries and the pattern's lower bound
+    """
+
+    def __init__(self, side="tx", points=512, probes=20, rate_hz=10.0, floor_db=-60.0):
+        gr.sync_block.__init__(self, name="beam_display", in_sig=None,
+                               out_sig=[(np.float32, points), (np.float32, probes)])
+        if side not in ("tx", "rx"):
+            raise ValueError(f"side must be 'tx' or 'rx', got {side!r}")
+        self.side, self.points, self.probes = side, points, probes
+        self.period = 1.0 / rate_hz
+        self.floor_db = floor_db
+        self.grid = np.linspace(-1, 1, points)
+        self._lock = threading.Lock()
+        self._pattern = np.full(points, floor_db, dtype=np.float32)
+        self._rsrp = np.full(probes, floor_db, dtype=np.float32)
+        self._last = 0.0
+        self.message_port_register_in(pmt.intern("result"))
+        self.set_msg_handler(pmt.intern("result"), self._handle_result)
+
+    def _handle_result(self, msg):
+        fields = pmt_to_dict(msg)
+        beam = None if fields is None else fields.get("f" if self.side == "tx" else "w")
+        if beam is None:
+            return
+        beam = np.asarray(beam, dtype=np.complex128)
+        gain = np.abs(ula_steering(len(beam), self.grid).conj() @ beam) ** 2
+        # The result carries its own probes: separate ports have no common order.
+        probes = np.full(self.probes, self.floor_db)
+        taken = np.asarray(fields.get("probes_dbm", []), dtype=np.float64)[:self.probes]
+        probes[:len(taken)] = np.maximum(taken, self.floor_db)
+        with self._lock:
+            self._pattern = np.maximum(10 * np.log10(np.maximum(gain, 1e-12)),
+                                       self.floor_db).astype(np.float32)
+            self._rsrp = probes.astype(np.float32)
+
+    def work(self, input_items, output_items):
+        wait = self._last + self.period - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)  # a display's pace: nothing downstream needs more
+        self._last = time.monotonic()
+        with self._lock:
+            output_items[0][0] = self._pattern
+            output_items[1][0] = self._rsrp
+        return 1
