@@ -61,7 +61,8 @@ def _measure_count(strategy, nt, nr):
 
 @pytest.mark.parametrize("method, nt, nr, expected", [
     ("exhaustive", 64, 16, 1024), ("binary", 64, 16, 20), ("qssr", 64, 16, 20),
-    ("qssr", 32, 16, 16), ("binary", 128, 16, 22)])
+    ("qssr", 32, 16, 16), ("binary", 128, 16, 22), ("qssr-net", 64, 16, 20),
+    ("sr-bsnet", 64, 16, 64), ("sr-bsnet", 128, 16, 128)])
 def test_measurement_counts(method, nt, nr, expected):
     assert _measure_count(make_strategy(method, nt, nr), nt, nr) == (expected, expected)
 
@@ -114,9 +115,9 @@ def test_align_snr_bench_writes_rows(tmp_path):
     assert doc["experiment"] == "align-snr"
     counts = {r["method"]: r["value"] for r in doc["rows"] if r["metric"] == "measurements"}
     assert counts == {"exhaustive": 1024, "binary": 20, "qssr": 20, "qssr-net": 20,
-                      "known-angle": 0}
+                      "sr-bsnet": 64, "known-angle": 0}
     power = {(r["method"], r["x"]): r["value"] for r in doc["rows"] if r["metric"] == "power_db"}
-    assert len(power) == 5 * 7
+    assert len(power) == 6 * 7
     assert all(v <= power[("known-angle", x)] + 1e-9 for (m, x), v in power.items())
     assert png.stat().st_size > 10_000
 
@@ -136,7 +137,8 @@ def test_power_benches_write_rows(experiment, x_name, xs, tmp_path):
     rows = [r for r in doc["rows"] if r["metric"] == "power_db"]
     assert {r["x_name"] for r in rows} == {x_name}
     assert sorted({r["x"] for r in rows}) == xs
-    assert {r["method"] for r in rows} == {"exhaustive", "binary", "qssr", "qssr-net", "known-angle"}
+    assert {r["method"] for r in rows} == {"exhaustive", "binary", "qssr", "qssr-net", "sr-bsnet",
+                                           "known-angle"}
     if experiment == "align-antennas":
         exhaustive = {r["x"]: r["value"] for r in doc["rows"]
                       if r["method"] == "exhaustive" and r["metric"] == "measurements"}

@@ -19,7 +19,7 @@ def _run_flowgraph(tb, chans):
 
 @pytest.mark.parametrize("method, nt, nr", [("exhaustive", 16, 4), ("binary", 64, 16),
                                             ("qssr", 64, 16), ("qssr", 32, 16),
-                                            ("qssr-net", 64, 16)])
+                                            ("qssr-net", 64, 16), ("sr-bsnet", 64, 16)])
 def test_noiseless_flowgraph_and_direct_path_decide_alike(method, nt, nr):
     chans = channels.saleh_valenzuela(6, nt, nr, num_paths=3, rng=11)
     direct = run_batch(make_strategy(method, nt, nr), PathMeasurer(chans, 300.0, rng=0), len(chans))

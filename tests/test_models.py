@@ -7,9 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-from gnuradio.beamalign.align.strategies import DEFAULT_QSSR_NET
+from gnuradio.beamalign.align.strategies import DEFAULT_QSSR_NET, DEFAULT_SR_BSNET
 from gnuradio.beamalign.fileio import FileFormatError
 from gnuradio.beamalign.models.qssr_net import QSSRNet
+from gnuradio.beamalign.models.sr_bsnet import SRBSNet
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +36,25 @@ def test_training_writes_a_model_with_its_sidecar(trained):
     assert u.shape == (3,) and np.all(np.abs(u) <= 1)
 
 
-def test_the_shipped_model_says_how_it_was_trained():
-    sidecar = json.loads(DEFAULT_QSSR_NET.with_suffix(".json").read_text())
-    assert sidecar["training"]["command"].startswith("beamalign train qssr-net")
-    QSSRNet.load(DEFAULT_QSSR_NET)
+@pytest.mark.parametrize("path, name", [(DEFAULT_QSSR_NET, "qssr-net"),
+                                        (DEFAULT_SR_BSNET, "sr-bsnet")])
+def test_the_shipped_models_say_how_they_were_trained(path, name):
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    assert sidecar["training"]["command"].startswith(f"beamalign train {name}")
+    assert sidecar["architecture"]["name"] == name
+    cls = QSSRNet if name == "qssr-net" else SRBSNet
+    cls.load(path)
+
+
+def test_sr_bsnet_training_writes_a_model_that_picks_pairs(tmp_path):
+    out = tmp_path / "srb.safetensors"
+    run = subprocess.run([sys.executable, "-m", "gnuradio.beamalign.cli", "train", "sr-bsnet",
+                          "--epochs", "1", "--steps", "2", "--batch", "8", "--quiet",
+                          "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    net = SRBSNet.load(out)
+    r, t = net.best_pair(np.random.default_rng(0).random((5, 4, 16)))
+    assert r.shape == (5,) and np.all((0 <= r) & (r < 16)) and np.all((0 <= t) & (t < 64))
 
 
 def test_corrupt_weights_are_refused(trained, tmp_path):

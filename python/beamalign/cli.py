@@ -92,15 +92,18 @@ def cmd_align(args):
 
 
 def cmd_train(args):
+    from .align.strategies import DEFAULT_QSSR_NET, DEFAULT_SR_BSNET
     if args.model == "qssr-net":
-        from .align.strategies import DEFAULT_QSSR_NET
         from .models.train_qssr_net import train
-        path = train(args.out or DEFAULT_QSSR_NET, nt=args.nt, nr=args.nr, epochs=args.epochs,
-                     steps_per_epoch=args.steps, batch=args.batch, seed=args.seed,
-                     quiet=args.quiet)
-        print(f"wrote {path} and {path.with_suffix('.json')}")
-        return 0
-    raise SystemExit(f"unknown model {args.model!r}")
+        default_out, default_epochs = DEFAULT_QSSR_NET, 150
+    else:
+        from .models.train_sr_bsnet import train
+        default_out, default_epochs = DEFAULT_SR_BSNET, 150
+    path = train(args.out or default_out, nt=args.nt, nr=args.nr,
+                 epochs=args.epochs or default_epochs, steps_per_epoch=args.steps,
+                 batch=args.batch, seed=args.seed, quiet=args.quiet)
+    print(f"wrote {path} and {path.with_suffix('.json')}")
+    return 0
 
 
 def cmd_bench(args):
@@ -152,7 +155,7 @@ def build_parser():
 
     align = sub.add_parser("align", help="closed-loop beam alignment on the simulated array")
     _common(align)
-    align.add_argument("--method", choices=("exhaustive", "binary", "qssr", "qssr-net"),
+    align.add_argument("--method", choices=("exhaustive", "binary", "qssr", "qssr-net", "sr-bsnet"),
                        default="qssr-net")
     align.add_argument("--model", help="QSSR-Net weight file (default: the shipped one)")
     align.add_argument("--trials", type=int, default=10)
@@ -167,12 +170,13 @@ def build_parser():
     align.set_defaults(func=cmd_align)
 
     train = sub.add_parser("train", help="train a shipped model (safetensors + JSON sidecar)")
-    train.add_argument("model", choices=("qssr-net",))
+    train.add_argument("model", choices=("qssr-net", "sr-bsnet"))
     _common(train)
     train.add_argument("--out", help="weight file (default: the shipped one)")
     train.add_argument("--nt", type=int, default=64)
     train.add_argument("--nr", type=int, default=16)
-    train.add_argument("--epochs", type=int, default=150)
+    train.add_argument("--epochs", type=int, default=None,
+                       help="epochs (qssr-net 150, sr-bsnet 150)")
     train.add_argument("--steps", type=int, default=50, help="batches per epoch")
     train.add_argument("--batch", type=int, default=100)
     train.set_defaults(func=cmd_train)

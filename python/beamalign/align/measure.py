@@ -11,7 +11,9 @@ class PathMeasurer:
 
     def __init__(self, channels, snr_db, dwell=64, rng=None):
         self.channels = channels
-        self.noise_variance = 10.0 ** (-snr_db / 10.0) / dwell
+        # One SNR for all trials, or one per trial (training draws them at random).
+        self.noise_variance = np.broadcast_to(10.0 ** (-np.asarray(snr_db, float) / 10.0) / dwell,
+                                              (len(channels),))
         self.rng = np.random.default_rng(rng)
         self._a_tx = channels.tx_responses()  # (B, L, Nt)
         self._a_rx = channels.rx_responses()  # (B, L, Nr)
@@ -34,7 +36,8 @@ class PathMeasurer:
         w_energy = np.sum(np.abs(probe.rx) ** 2, axis=-1)  # (B or 1, Kr)
         if probe.grid:
             w_energy = w_energy[..., :, None]
-        scale = np.sqrt(self.noise_variance * w_energy / 2)
+        variance = self.noise_variance.reshape((-1,) + (1,) * (gains.ndim - 1))
+        scale = np.sqrt(variance * w_energy / 2)
         noise = scale * (self.rng.standard_normal(gains.shape)
                          + 1j * self.rng.standard_normal(gains.shape))
         self.count += probe.count

@@ -125,7 +125,9 @@ class QSSR(HierarchicalSearch):
         return ula_steering(num_elements, u)
 
 
-DEFAULT_QSSR_NET = Path(__file__).resolve().parent.parent / "models" / "qssr_net.safetensors"
+MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
+DEFAULT_QSSR_NET = MODEL_DIR / "qssr_net.safetensors"
+DEFAULT_SR_BSNET = MODEL_DIR / "sr_bsnet.safetensors"
 
 
 class QSSRNet(QSSR):
@@ -172,13 +174,47 @@ class ExhaustiveSearch:
                          self.measurements)
 
 
+class SRBSNet:
+    """SR-BSNet baseline: the Nr/4 x Nt/4 wide-beam map (64 pairs for 64 x 16),
+    super-resolved to the finest DFT pairs by a CNN; the strongest pair is chosen."""
+
+    name = "sr-bsnet"
+
+    def __init__(self, nt, nr, beam_norm="unit", model=None):
+        from ..models.sr_bsnet import SRBSNet as Network
+
+        if nt % 4 or nr % 4:
+            raise ValueError("sr-bsnet needs array sizes divisible by 4")
+        self.nt, self.nr = nt, nr
+        self.tx_wide = codebooks.hierarchical_layer(nt, nt // 4, beam_norm)
+        self.rx_wide = codebooks.hierarchical_layer(nr, nr // 4, beam_norm)
+        self.tx_book, self.rx_book = codebooks.dft_codebook(nt), codebooks.dft_codebook(nr)
+        self.model_path = Path(model) if model else DEFAULT_SR_BSNET
+        self.network = Network.load(self.model_path)
+
+    @property
+    def measurements(self):
+        return (self.nt // 4) * (self.nr // 4)
+
+    def search(self, batch):
+        powers = yield Probe(tx=self.tx_wide[None], rx=self.rx_wide[None], side="both",
+                             grid=True, tx_ids=np.arange(self.nt // 4),
+                             rx_ids=np.arange(self.nr // 4))
+        r, t = self.network.best_pair(powers)
+        return Alignment(self.name, self.tx_book[t], self.rx_book[r],
+                         codebooks.dft_angles(self.nt)[t], codebooks.dft_angles(self.nr)[r],
+                         self.measurements)
+
+
 STRATEGIES = {"exhaustive": ExhaustiveSearch, "binary": BinarySearch, "qssr": QSSR,
-              "qssr-net": QSSRNet}
+              "qssr-net": QSSRNet, "sr-bsnet": SRBSNet}
+LEARNED = ("qssr-net", "sr-bsnet")
 
 
 def make_strategy(method, nt, nr, beam_norm="unit", model=None):
+    """A strategy by name; `model` is a weight file for the learned methods (None: shipped)."""
     if method not in STRATEGIES:
         raise ValueError(f"unknown method {method!r}; choose from {sorted(STRATEGIES)}")
-    if method == "qssr-net":
-        return QSSRNet(nt, nr, beam_norm, model)
+    if method in LEARNED:
+        return STRATEGIES[method](nt, nr, beam_norm, model)
     return STRATEGIES[method](nt, nr, beam_norm)

@@ -11,7 +11,7 @@ from ..align import PathMeasurer, make_strategy, run_batch
 from .report import Report
 
 SNRS_DB = (0, 5, 10, 15, 20, 25, 30)
-METHODS = ("exhaustive", "binary", "qssr", "qssr-net")
+METHODS = ("exhaustive", "binary", "qssr", "qssr-net", "sr-bsnet")
 
 
 def mean_power_db(powers):
@@ -24,7 +24,9 @@ def mean_power_db(powers):
 def evaluate(method, chans, snr_db, dwell=64, beam_norm="unit", model=None, rng=None,
              chunk=5000):
     """Runs one method on every channel; returns (achieved powers, u_tx, u_rx, measurements)."""
-    strategy = make_strategy(method, chans.nt, chans.nr, beam_norm, model)
+    # `model` names QSSR-Net weights; the other learned methods use their shipped files.
+    strategy = make_strategy(method, chans.nt, chans.nr, beam_norm,
+                             model if method == "qssr-net" else None)
     powers, u_tx, u_rx = [], [], []
     for start in range(0, len(chans), chunk):
         part = chans[start:start + chunk]

@@ -27,18 +27,18 @@ class beam_aligner(gr.basic_block):
     commands is never taken for the pair.
 
     Args:
-        method: "exhaustive", "binary", "qssr" or "qssr-net"
+        method: "exhaustive", "binary", "qssr", "qssr-net" or "sr-bsnet"
         nt, nr: array sizes
         beam_norm: "unit" or "seed" (SPEC section 4)
         autostart: align once when the flowgraph starts
         period_s: re-align periodically (0: only on `start`)
-        model: QSSR-Net weight file ("" for the shipped one)
+        model: weight file of a learned method ("" for the shipped one)
     """
 
     def __init__(self, method="qssr", nt=64, nr=16, beam_norm="unit", autostart=False,
                  period_s=0.0, model=""):
         gr.basic_block.__init__(self, name="beam_aligner", in_sig=None, out_sig=None)
-        # The QSSR-Net weights load here, so a bad model file fails at construction.
+        # Learned weights load here, so a bad model file fails at construction.
         self.strategy = make_strategy(method, nt, nr, beam_norm, model or None)
         self.method, self.nt, self.nr = method, nt, nr
         self.autostart, self.period_s = autostart, float(period_s)

@@ -37,6 +37,8 @@ class QSSRNetSide(nn.Module):
 class QSSRNet(nn.Module):
     """The Tx and Rx networks, trained jointly."""
 
+    ARCHITECTURE = ARCHITECTURE
+
     def __init__(self, hidden=64, layers=3):
         super().__init__()
         self.hidden, self.layers = hidden, layers
@@ -50,20 +52,10 @@ class QSSRNet(nn.Module):
 
     @classmethod
     def load(cls, path):
-        from ..fileio import FileFormatError
-        from .store import load_model
+        from .store import load_network
 
-        tensors, sidecar = load_model(path, ARCHITECTURE)
-        arch = sidecar["architecture"]
-        net = cls(int(arch.get("hidden", 64)), int(arch.get("gru_layers", 3)))
-        try:
-            net.load_state_dict(tensors)
-        except RuntimeError as err:
-            raise FileFormatError(f"{path}: weights do not fit the architecture in the "
-                                  f"sidecar ({str(err).splitlines()[0]})") from None
-        net.eval()
-        net.sidecar = sidecar
-        return net
+        return load_network(cls, path, lambda arch: cls(int(arch.get("hidden", 64)),
+                                                        int(arch.get("gru_layers", 3))))
 
     def estimate(self, side, history):
         """Inference on a descent history [(directions (B,4), powers (B,4)), ...]."""

@@ -49,6 +49,20 @@ def save_model(path, tensors, architecture, training):
     return path
 
 
+def load_network(cls, path, build):
+    """Loads weights into build(architecture dict) -> nn.Module, checked; returns it in eval mode."""
+    tensors, sidecar = load_model(path, cls.ARCHITECTURE)
+    net = build(sidecar["architecture"])
+    try:
+        net.load_state_dict(tensors)
+    except RuntimeError as err:
+        raise FileFormatError(f"{path}: weights do not fit the architecture in the "
+                              f"sidecar ({str(err).splitlines()[0]})") from None
+    net.eval()
+    net.sidecar = sidecar
+    return net
+
+
 def load_model(path, architecture_name):
     """Returns (tensors, sidecar); FileFormatError says what is wrong with the files."""
     from safetensors import SafetensorError
