@@ -27,3 +27,5 @@ def test_speed_bench_writes_rows_for_every_block(tmp_path):
             assert row["baseline"] == "complex_to_mag_squared+integrate_ff"
     whole_graphs = [r for r in doc["rows"] if r["method"] in ("sim_array_source", "beam_combiner")]
     assert len(whole_graphs) == 3 and all(r["value"] > 0 for r in whole_graphs)
+    generation = [r for r in doc["rows"] if r["method"] == "saleh_valenzuela"]
+    assert len(generation) == 1 and generation[0]["value"] > 0

@@ -37,11 +37,16 @@ class PathMeasurer:
         if probe.grid:
             w_energy = w_energy[..., :, None]
         variance = self.noise_variance.reshape((-1,) + (1,) * (gains.ndim - 1))
-        scale = np.sqrt(variance * w_energy / 2)
-        noise = scale * (self.rng.standard_normal(gains.shape)
-                         + 1j * self.rng.standard_normal(gains.shape))
         self.count += probe.count
-        return np.abs(gains + noise) ** 2
+        return np.abs(gains + complex_noise(self.rng, np.broadcast_to(variance * w_energy,
+                                                                      gains.shape))) ** 2
+
+
+def complex_noise(rng, variance):
+    """CN(0, variance) samples, one per entry of the variance array."""
+    variance = np.asarray(variance, dtype=np.float64)
+    scale = np.sqrt(variance / 2)
+    return scale * (rng.standard_normal(variance.shape) + 1j * rng.standard_normal(variance.shape))
 
 
 def run_batch(strategy, measure, batch):

@@ -15,9 +15,10 @@ import torch
 from tqdm import tqdm
 
 from .. import channels
+from ..align.measure import complex_noise
 from ..align.strategies import QSSR, _single_antenna
 from .qssr_net import QSSRNet
-from .store import save_model
+from .store import save_model, training_record
 
 
 def _steering(num_elements, u):
@@ -48,10 +49,8 @@ class TorchMeasurer:
         wh_ar = torch.einsum("bln,bkn->blk", self.a_rx, rx.conj())
         gain = torch.sum(self.gains[:, :, None] * wh_ar * at_f, dim=1)
         w_energy = torch.sum(rx.abs() ** 2, dim=-1)
-        shape = gain.shape
-        noise = torch.as_tensor(self.rng.standard_normal(shape) + 1j * self.rng.standard_normal(shape))
-        noise = noise * torch.sqrt(self.noise_variance[:, None] * w_energy / 2)
-        powers = (gain + noise).abs() ** 2
+        variance = (self.noise_variance[:, None] * w_energy).detach().numpy()
+        powers = (gain + torch.as_tensor(complex_noise(self.rng, variance))).abs() ** 2
         self.powers.append(powers)
         return powers.detach().numpy()
 
@@ -119,15 +118,8 @@ def train(path, nt=64, nr=16, paths=3, epochs=150, steps_per_epoch=50, batch=100
         schedule.step()
         history.append(float(np.mean(losses)))
         bar.set_postfix(power_db=f"{10 * np.log10(history[-1]):.2f}")
-    training = {
-        "command": f"beamalign train qssr-net --nt {nt} --nr {nr} --epochs {epochs} "
-                   f"--steps {steps_per_epoch} --batch {batch} --seed {seed}",
-        "scenario": {"channel": "saleh-valenzuela", "profile": "los", "paths": paths,
-                     "nt": nt, "nr": nr, "snr_db_uniform": list(snr_range), "dwell": dwell,
-                     "beam_norm": "unit", "impairments": None},
-        "optimiser": {"name": "adam", "lr": lr, "lr_decay": "x0.95 every 10 epochs",
-                      "batch": batch, "epochs": epochs, "steps_per_epoch": steps_per_epoch},
-        "seed": seed, "torch": torch.__version__, "cpu_seconds": round(time.time() - start, 1),
-        "train_power_db_per_epoch": [round(10 * np.log10(p), 3) for p in history],
-    }
+    training = training_record(
+        "qssr-net", nt, nr, paths, epochs, steps_per_epoch, batch, lr, dwell, snr_range, seed,
+        time.time() - start,
+        train_power_db_per_epoch=[round(10 * np.log10(p), 3) for p in history])
     return save_model(path, net.state_dict(), net.architecture(), training)

@@ -13,7 +13,7 @@ from tqdm import tqdm
 from .. import channels, codebooks
 from ..align import PathMeasurer, Probe
 from .sr_bsnet import SRBSNet
-from .store import save_model
+from .store import save_model, training_record
 
 
 def wide_probe(nt, nr, beam_norm="unit"):
@@ -50,15 +50,7 @@ def train(path, nt=64, nr=16, paths=3, epochs=150, steps_per_epoch=50, batch=100
             losses.append(loss.item())
         schedule.step()
         history.append(float(np.mean(losses)))
-    training = {
-        "command": f"beamalign train sr-bsnet --nt {nt} --nr {nr} --epochs {epochs} "
-                   f"--steps {steps_per_epoch} --batch {batch} --seed {seed}",
-        "scenario": {"channel": "saleh-valenzuela", "profile": "los", "paths": paths,
-                     "nt": nt, "nr": nr, "snr_db_uniform": list(snr_range), "dwell": dwell,
-                     "beam_norm": "unit", "impairments": None},
-        "optimiser": {"name": "adam", "lr": lr, "lr_decay": "x0.95 every 10 epochs",
-                      "batch": batch, "epochs": epochs, "steps_per_epoch": steps_per_epoch},
-        "seed": seed, "torch": torch.__version__, "cpu_seconds": round(time.time() - start, 1),
-        "train_mse_per_epoch": [round(v, 6) for v in history],
-    }
+    training = training_record(
+        "sr-bsnet", nt, nr, paths, epochs, steps_per_epoch, batch, lr, dwell, snr_range, seed,
+        time.time() - start, train_mse_per_epoch=[round(v, 6) for v in history])
     return save_model(path, net.state_dict(), net.architecture(), training)
