@@ -25,6 +25,8 @@ def test_speed_bench_writes_rows_for_every_block(tmp_path):
     for row in doc["rows"]:
         if row["metric"] == "ratio":
             assert row["baseline"] == "complex_to_mag_squared+integrate_ff"
+    variants = {r["variant"] for r in doc["rows"] if r["method"] == "rsrp_meter"}
+    assert {"energy, stream", "energy, messages", "pilot, messages"} <= variants
     whole_graphs = [r for r in doc["rows"] if r["method"] in ("sim_array_source", "beam_combiner")]
     assert len(whole_graphs) == 3 and all(r["value"] > 0 for r in whole_graphs)
     generation = [r for r in doc["rows"] if r["method"] == "saleh_valenzuela"]

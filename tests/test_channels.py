@@ -59,3 +59,14 @@ def test_seeded_draws_repeat():
     a = channels.saleh_valenzuela(5, 8, 4, rng=9)
     b = channels.saleh_valenzuela(5, 8, 4, rng=9)
     np.testing.assert_array_equal(a.gains, b.gains)
+
+
+def test_closed_form_gram_matches_explicit_sums_including_its_limits():
+    from gnuradio.beamalign.channels import _array_response, _gram
+    u = np.random.default_rng(0).uniform(-1, 1, (40, 4))
+    u[0, 1] = u[0, 0]          # x = 0
+    u[1, :2] = [-1.0, 1.0]     # x = 2: the same direction one period apart
+    for n in (1, 4, 16, 64):
+        a = _array_response(n, u, None)
+        np.testing.assert_allclose(_gram(n, u, None), np.einsum("bln,bmn->blm", a.conj(), a),
+                                   atol=1e-12)

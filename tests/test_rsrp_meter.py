@@ -92,6 +92,40 @@ class qa_rsrp_meter(gr_unittest.TestCase):
         self.assertAlmostEqual(msgs[0]["power"] / np.mean(np.abs(good) ** 2), 1.0, places=4)
         self.assertEqual(msgs[0]["nsamples"], 98)
 
+    def test_power_stream_matches_the_messages(self):
+        meter = beamalign.rsrp_meter("pilot", self.pilot, 10, 200, 0.0, False)
+        sink = blocks.vector_sink_f()
+        self.tb.connect(meter, sink)
+        msgs = self.measure(meter)
+        np.testing.assert_allclose(sink.data(), [m["power"] for m in msgs], rtol=1e-6)
+        np.testing.assert_allclose(sink.data(), [self.pilot_reference(o, 10, 200)
+                                                 for o in self.offsets], rtol=1e-4)
+
+    def test_stream_only_mode_publishes_no_messages(self):
+        meter = beamalign.rsrp_meter("energy", [], 0, 0, 0.0, False, False)
+        sink = blocks.vector_sink_f()
+        self.tb.connect(meter, sink)
+        msgs = self.measure(meter)
+        self.assertEqual(msgs, [])
+        expected = [np.mean(np.abs(self.y[a:b].astype(np.complex128)) ** 2)
+                    for a, b in zip(self.offsets, self.offsets[1:])]
+        np.testing.assert_allclose(sink.data(), expected, rtol=1e-4)
+
+    def test_many_dwells_through_a_one_item_output(self):
+        # One output item per call: every dwell end must resume exactly where it stopped.
+        rng = np.random.default_rng(9)
+        n, dwell = 64 * 300, 64
+        y = (rng.standard_normal(n) + 1j * rng.standard_normal(n)).astype(np.complex64)
+        tags = [_beam_tag(k * dwell, k) for k in range(n // dwell)]
+        src = blocks.vector_source_c(y.tolist(), False, 1, tags)
+        meter = beamalign.rsrp_meter("energy", [], 4, 32, 0.0, False, False)
+        meter.set_max_noutput_items(1)
+        sink = blocks.vector_sink_f()
+        self.tb.connect(src, meter, sink)
+        self.tb.run()
+        segments = y.reshape(-1, dwell)[:, 4:36].astype(np.complex128)
+        np.testing.assert_allclose(sink.data(), np.mean(np.abs(segments) ** 2, axis=1), rtol=1e-4)
+
     def test_bad_parameters_are_refused(self):
         with self.assertRaises(ValueError):
             beamalign.rsrp_meter("power", [], 0, 64, 0.0, False)

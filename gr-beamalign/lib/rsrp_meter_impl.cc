@@ -44,10 +44,11 @@ rsrp_meter::sptr rsrp_meter::make(const std::string& mode,
                                   int guard,
                                   int dwell,
                                   float ref_dbm,
-                                  bool clamp_quantise)
+                                  bool clamp_quantise,
+                                  bool publish_messages)
 {
     return gnuradio::make_block_sptr<rsrp_meter_impl>(
-        mode, pilot, guard, dwell, ref_dbm, clamp_quantise);
+        mode, pilot, guard, dwell, ref_dbm, clamp_quantise, publish_messages);
 }
 
 rsrp_meter_impl::rsrp_meter_impl(const std::string& mode,
@@ -55,16 +56,18 @@ rsrp_meter_impl::rsrp_meter_impl(const std::string& mode,
                                  int guard,
                                  int dwell,
                                  float ref_dbm,
-                                 bool clamp_quantise)
-    : gr::sync_block("rsrp_meter",
-                     gr::io_signature::make(1, 1, sizeof(gr_complex)),
-                     gr::io_signature::make(0, 0, 0)),
+                                 bool clamp_quantise,
+                                 bool publish_messages)
+    : gr::block("rsrp_meter",
+                gr::io_signature::make(1, 1, sizeof(gr_complex)),
+                gr::io_signature::make(0, 1, sizeof(float))),
       d_pilot_mode(mode == "pilot"),
       d_pilot(pilot),
       d_guard(static_cast<uint64_t>(std::max(guard, 0))),
       d_dwell(static_cast<uint64_t>(std::max(dwell, 0))),
       d_ref_dbm(ref_dbm),
-      d_clamp_quantise(clamp_quantise)
+      d_clamp_quantise(clamp_quantise),
+      d_publish_messages(publish_messages)
 {
     if (mode != "pilot" && mode != "energy") {
         throw std::invalid_argument("rsrp_meter: mode must be \"pilot\" or \"energy\", got \"" +
@@ -82,6 +85,15 @@ rsrp_meter_impl::rsrp_meter_impl(const std::string& mode,
         }
     }
     message_port_register_out(RSRP_PORT);
+    set_tag_propagation_policy(TPP_DONT); // the output is per dwell, not per sample
+}
+
+void rsrp_meter_impl::forecast(int noutput_items, gr_vector_int& ninput_items_required)
+{
+    // Any input may complete a dwell; ask for a dwell's worth per output item.
+    const uint64_t per_item = std::max<uint64_t>(d_guard + d_dwell, 1);
+    ninput_items_required[0] = static_cast<int>(
+        std::min<uint64_t>(per_item * std::max(noutput_items, 1), 1 << 20));
 }
 
 void rsrp_meter_impl::start_dwell(const gr::tag_t& tag)
@@ -89,7 +101,9 @@ void rsrp_meter_impl::start_dwell(const gr::tag_t& tag)
     d_active = true;
     d_position = 0;
     d_tag_offset = tag.offset;
-    d_tag_value = tag.value;
+    if (d_publish_messages) {
+        d_tag_value = tag.value; // only messages carry the tag's beam ids
+    }
     d_sum = gr_complex(0.0f, 0.0f);
     d_energy = 0.0;
     d_count = 0;
@@ -104,6 +118,13 @@ void rsrp_meter_impl::finish_dwell(bool complete)
     const double power = d_pilot_mode ? std::norm(d_sum) / (static_cast<double>(d_count) *
                                                             static_cast<double>(d_count))
                                       : d_energy / static_cast<double>(d_count);
+    ++d_dwells;
+    if (d_out) {
+        d_out[d_produced++] = static_cast<float>(power);
+    }
+    if (!d_publish_messages) {
+        return;
+    }
     double dbm = power > 0.0 ? 10.0 * std::log10(power) + d_ref_dbm
                              : -std::numeric_limits<double>::infinity();
     if (d_clamp_quantise) {
@@ -122,7 +143,6 @@ void rsrp_meter_impl::finish_dwell(bool complete)
     d = pmt::dcons(pmt::cons(KEY_TX_BEAM_ID, tag_field(tag, KEY_TX_BEAM_ID)), d);
     d = pmt::dcons(pmt::cons(KEY_BEAM_ID, tag_field(tag, KEY_BEAM_ID)), d);
     message_port_pub(RSRP_PORT, d);
-    ++d_dwells;
 }
 
 void rsrp_meter_impl::accumulate(const gr_complex* in, const gr_complex* pilot, int n)
@@ -163,11 +183,15 @@ void rsrp_meter_impl::accumulate(const gr_complex* in, const gr_complex* pilot, 
     }
 }
 
-void rsrp_meter_impl::measure(const gr_complex* in, int n)
+int rsrp_meter_impl::measure(const gr_complex* in, int n)
 {
-    // Walks n samples of the active dwell: skips the guard, measures, closes on length.
+    // Walks up to n samples of the active dwell: skips the guard, measures, closes on
+    // length. Returns the samples used: fewer than n only when the output is full.
     int i = 0;
     while (i < n && d_active) {
+        if (output_full()) {
+            return i; // no room to close a dwell: resume in the next call
+        }
         if (d_position < d_guard) {
             const uint64_t skip = std::min<uint64_t>(d_guard - d_position, n - i);
             d_position += skip;
@@ -191,28 +215,51 @@ void rsrp_meter_impl::measure(const gr_complex* in, int n)
             finish_dwell(true);
         }
     }
+    return d_active ? i : n; // outside a dwell the remaining samples are skipped
 }
 
-int rsrp_meter_impl::work(int noutput_items,
-                          gr_vector_const_void_star& input_items,
-                          gr_vector_void_star&)
+int rsrp_meter_impl::general_work(int noutput_items,
+                                  gr_vector_int& ninput_items,
+                                  gr_vector_const_void_star& input_items,
+                                  gr_vector_void_star& output_items)
 {
     const auto* in = static_cast<const gr_complex*>(input_items[0]);
+    const int available = ninput_items[0];
+    d_out = output_items.empty() ? nullptr : static_cast<float*>(output_items[0]);
+    d_out_space = noutput_items;
+    d_produced = 0;
+
     const uint64_t first = nitems_read(0);
-    get_tags_in_range(d_tags, 0, first, first + noutput_items, BEAM_KEY);
+    // The unfiltered lookup fills d_tags in place; the keyed one builds and filters a
+    // temporary vector on every call. Interned keys compare by pointer.
+    get_tags_in_range(d_tags, 0, first, first + available);
     int done = 0;
+    bool stopped = false;
     for (const auto& tag : d_tags) {
+        if (!pmt::eq(tag.key, BEAM_KEY)) {
+            continue;
+        }
         const int at = static_cast<int>(tag.offset - first);
-        measure(in + done, at - done);
-        done = at;
+        done += measure(in + done, at - done);
+        // Handling a tag may close a dwell: with a full output, it waits for the next
+        // call (the tag is read again then, at the start of the input).
+        if (done < at || output_full()) {
+            stopped = true;
+            break;
+        }
         if (d_active) {
             // With dwell = 0 the next tag is the dwell's natural end.
             finish_dwell(d_dwell == 0);
         }
         start_dwell(tag);
     }
-    measure(in + done, noutput_items - done);
-    return noutput_items;
+    if (!stopped) {
+        done += measure(in + done, available - done);
+    }
+    consume_each(done);
+    const int produced = d_produced;
+    d_out = nullptr;
+    return output_items.empty() ? 0 : produced;
 }
 
 } // namespace beamalign

@@ -21,11 +21,14 @@ public:
                     int guard,
                     int dwell,
                     float ref_dbm,
-                    bool clamp_quantise);
+                    bool clamp_quantise,
+                    bool publish_messages);
 
-    int work(int noutput_items,
-             gr_vector_const_void_star& input_items,
-             gr_vector_void_star& output_items) override;
+    void forecast(int noutput_items, gr_vector_int& ninput_items_required) override;
+    int general_work(int noutput_items,
+                     gr_vector_int& ninput_items,
+                     gr_vector_const_void_star& input_items,
+                     gr_vector_void_star& output_items) override;
 
     void set_ref_dbm(float ref_dbm) override { d_ref_dbm = ref_dbm; }
     uint64_t dropped_samples() const override { return d_dropped; }
@@ -38,6 +41,7 @@ private:
     const uint64_t d_dwell;
     std::atomic<float> d_ref_dbm;
     const bool d_clamp_quantise;
+    const bool d_publish_messages;
 
     // The dwell being measured.
     bool d_active = false;
@@ -53,9 +57,15 @@ private:
     bool d_warned_nonfinite = false;
     std::vector<gr::tag_t> d_tags; // reused across calls: no allocation per work()
 
+    // Per-dwell powers of the current call, for the optional float output.
+    float* d_out = nullptr;
+    int d_out_space = 0;
+    int d_produced = 0;
+
     void start_dwell(const gr::tag_t& tag);
     void finish_dwell(bool complete);
-    void measure(const gr_complex* in, int n);
+    bool output_full() const { return d_out && d_produced >= d_out_space; }
+    int measure(const gr_complex* in, int n);
     void accumulate(const gr_complex* in, const gr_complex* pilot, int n);
 };
 

@@ -18,6 +18,24 @@ def _array_response(num_elements, u, impairment):
     return a if impairment is None else impairment.apply(a, u)
 
 
+def _gram(num_elements, u, impairment):
+    """G[b, l, m] = a(u_l)^H a(u_m) for each batch row.
+
+    Ideal arrays use the Dirichlet kernel in closed form, (1/N) sum_n exp(j pi n x) with
+    x = u_m - u_l, so no steering vector is built; impaired ones sum explicitly.
+    """
+    if impairment is not None:
+        a = _array_response(num_elements, u, impairment)
+        return np.einsum("bln,bmn->blm", a.conj(), a)
+    x = u[:, None, :] - u[:, :, None]
+    half = np.pi * x / 2
+    den = num_elements * np.sin(half)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(np.abs(den) > 1e-12, np.sin(num_elements * half) / den,
+                         np.cos(num_elements * half) / np.cos(half))  # limit at x = 0, +-2
+    return np.exp(1j * (num_elements - 1) * half) * ratio
+
+
 @dataclass
 class PathChannels:
     """A batch of B path channels: gains, u_tx, u_rx of shape (B, L)."""
@@ -61,9 +79,8 @@ class PathChannels:
 
     def frobenius_norms(self):
         """||H||_F of each channel, from the L x L Gram matrices (no dense H)."""
-        a_r, a_t = self.rx_responses(), self.tx_responses()
-        gram_r = np.einsum("bln,bmn->blm", a_r.conj(), a_r)  # a_r,l^H a_r,m
-        gram_t = np.einsum("bln,bmn->blm", a_t, a_t.conj())  # a_t,m^H a_t,l
+        gram_r = _gram(self.nr, self.u_rx, self.rx_impairment)  # a_r,l^H a_r,m
+        gram_t = _gram(self.nt, self.u_tx, self.tx_impairment).conj()  # a_t,m^H a_t,l
         energy = np.einsum("bl,bm,blm,blm->b", self.gains.conj(), self.gains, gram_r, gram_t)
         return np.sqrt(np.maximum(energy.real, 0.0))
 

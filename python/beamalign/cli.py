@@ -113,7 +113,8 @@ def cmd_bench(args):
                            progress=None if args.quiet else print)
         for row in report.rows:
             if row["metric"] == "ratio":
-                print(f"dwell {row['x']}: rsrp_meter {row['value']:.2f}x {speed.BASELINE}")
+                print(f"dwell {row['x']}: rsrp_meter ({row['variant']}) {row['value']:.2f}x "
+                      f"{speed.BASELINE}")
         report.write(args.json)
         return 0
     if args.experiment.startswith("align-"):

@@ -84,14 +84,15 @@ Args:
         .def("weights", &beam_combiner::weights)
         .def("malformed_messages", &beam_combiner::malformed_messages);
 
-    py::class_<rsrp_meter, gr::sync_block, gr::block, gr::basic_block, std::shared_ptr<rsrp_meter>>(
+    py::class_<rsrp_meter, gr::block, gr::basic_block, std::shared_ptr<rsrp_meter>>(
         m, "rsrp_meter", R"doc(
 Measures each beam dwell (from a `beam` tag) and publishes an `rsrp` message.
 
 After `guard` samples, `dwell` samples (0: until the next tag) are measured: "pilot"
 mode |mean(y_i conj(p_i))|^2 with the pilot restarting at the tag, "energy" mode
 mean |y_i|^2. Message fields: beam_id, tx_beam_id, rx_beam_id, power, rsrp_dbm,
-nsamples, offset, complete. NaN/Inf samples are left out and counted.
+nsamples, offset, complete. NaN/Inf samples are left out and counted. The optional
+float output carries the linear power, one item per dwell.
 
 Args:
     mode: "pilot" or "energy"
@@ -100,6 +101,7 @@ Args:
     dwell: samples per measurement, 0 until the next tag
     ref_dbm: dBm of linear power 1.0
     clamp_quantise: clamp to [-140, -40] dBm and round to 1 dB
+    publish_messages: publish an `rsrp` message per dwell (False: stream output only)
 )doc")
         .def(py::init(&rsrp_meter::make),
              py::arg("mode") = "pilot",
@@ -107,7 +109,8 @@ Args:
              py::arg("guard") = 0,
              py::arg("dwell") = 64,
              py::arg("ref_dbm") = 0.0f,
-             py::arg("clamp_quantise") = false)
+             py::arg("clamp_quantise") = false,
+             py::arg("publish_messages") = true)
         .def("set_ref_dbm", &rsrp_meter::set_ref_dbm, py::arg("ref_dbm"))
         .def("dropped_samples", &rsrp_meter::dropped_samples)
         .def("dwells", &rsrp_meter::dwells);

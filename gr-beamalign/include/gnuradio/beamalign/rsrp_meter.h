@@ -7,7 +7,7 @@
 #define INCLUDED_BEAMALIGN_RSRP_METER_H
 
 #include <gnuradio/beamalign/api.h>
-#include <gnuradio/sync_block.h>
+#include <gnuradio/block.h>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -28,8 +28,12 @@ namespace beamalign {
  * (absolute sample of the tag), complete (false when a new tag cut the dwell short).
  * With clamp_quantise, rsrp_dbm is clamped to [-140, -40] dBm and rounded to 1 dB
  * (the reporting of seed 001). NaN/Inf samples are left out of the dwell and counted.
+ *
+ * The optional float output carries the same linear power, one item per dwell, for
+ * stream consumers (e.g. a QT GUI time sink). With publish_messages false the block
+ * measures into that stream only.
  */
-class BEAMALIGN_API rsrp_meter : virtual public gr::sync_block
+class BEAMALIGN_API rsrp_meter : virtual public gr::block
 {
 public:
     typedef std::shared_ptr<rsrp_meter> sptr;
@@ -41,13 +45,15 @@ public:
      * \param dwell samples measured per dwell; 0 measures until the next tag
      * \param ref_dbm dBm of linear power 1.0
      * \param clamp_quantise clamp to [-140, -40] dBm and round to 1 dB
+     * \param publish_messages publish an `rsrp` message per dwell
      */
     static sptr make(const std::string& mode,
                      const std::vector<gr_complex>& pilot,
                      int guard,
                      int dwell,
                      float ref_dbm,
-                     bool clamp_quantise);
+                     bool clamp_quantise,
+                     bool publish_messages = true);
 
     virtual void set_ref_dbm(float ref_dbm) = 0;
     /*! \brief Samples left out of measurements because they were NaN or Inf. */
