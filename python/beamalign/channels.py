@@ -114,10 +114,12 @@ def optimum_power(channels, grid=None):
     """Best |w^H H f|^2 with single-path-steered unit-norm beams: the known-angle bound.
 
     Steers both sides at the strongest path's angles (the "known AoD & AoA" oracle of
-    seed 000); returns linear powers, shape (B,).
+    seed 000), with the array's true response when it is impaired; returns linear
+    powers, shape (B,).
     """
     strongest = np.argmax(np.abs(channels.gains), axis=1)
     rows = np.arange(len(channels))
-    f = ula_steering(channels.nt, channels.u_tx[rows, strongest])
-    w = ula_steering(channels.nr, channels.u_rx[rows, strongest])
+    # The array's own (possibly impaired) responses: unit norm, matched to the path.
+    f = channels.tx_responses()[rows, strongest]
+    w = channels.rx_responses()[rows, strongest]
     return np.abs(channels.beam_gains(w, f)) ** 2

@@ -72,15 +72,20 @@ class HierarchicalSearch:
 
     def search(self, batch):
         f_rx_fixed = _single_antenna(self.nr, batch)
-        descent = yield from self._descend("tx", self.tx_layers, f_rx_fixed, batch)
-        f, u_tx = self._finish_side("tx", self.tx_layers, descent)
-        f = self._full_aperture(self.nt, f, u_tx)
-        descent = yield from self._descend("rx", self.rx_layers, f, batch)
-        w, u_rx = self._finish_side("rx", self.rx_layers, descent)
-        w = self._full_aperture(self.nr, w, u_rx)
-        return Alignment(self.name, f, w, u_tx, u_rx, self.measurements)
+        tx_descent = yield from self._descend("tx", self.tx_layers, f_rx_fixed, batch)
+        f, u_tx = self._finish_side("tx", self.tx_layers, tx_descent)
+        f = self._full_aperture("tx", f, u_tx)
+        rx_descent = yield from self._descend("rx", self.rx_layers, f, batch)
+        w, u_rx = self._finish_side("rx", self.rx_layers, rx_descent)
+        w = self._full_aperture("rx", w, u_rx)
+        # The final layer's beams and powers: what self-calibration learns from.
+        extras = {"tx_final_beams": self.tx_layers[-1][tx_descent.children],
+                  "tx_final_powers": tx_descent.powers,
+                  "rx_final_beams": self.rx_layers[-1][rx_descent.children],
+                  "rx_final_powers": rx_descent.powers}
+        return Alignment(self.name, f, w, u_tx, u_rx, self.measurements, extras)
 
-    def _full_aperture(self, num_elements, beam, u):
+    def _full_aperture(self, side, beam, u):
         return beam
 
 
@@ -121,8 +126,8 @@ class QSSR(HierarchicalSearch):
                               ratio, k)
         return None, u
 
-    def _full_aperture(self, num_elements, beam, u):
-        return ula_steering(num_elements, u)
+    def _full_aperture(self, side, beam, u):
+        return ula_steering(self.nt if side == "tx" else self.nr, u)
 
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -148,6 +153,41 @@ class QSSRNet(QSSR):
 
     def _finish_side(self, side, layers, descent):
         return None, self.network.estimate(side, descent.history)
+
+
+class CompensatedQSSRNet(QSSRNet):
+    """QSSR-Net on an impaired array, every beam compensated with estimated impairments.
+
+    A beam b pointing at u becomes b * exp(j(phi_n + 2 pi d_n u)) with the estimated
+    phase phi and position d errors of each element: it then matches the impaired
+    response D(u) Phi a(u) of seed 000 eq. 11-14. set_estimates() updates them between
+    alignments (Algorithm 2's probing beams "with current compensation").
+    """
+
+    name = "qssr-net-impair"
+
+    def __init__(self, nt, nr, beam_norm="unit", model=None, tx_estimate=None,
+                 rx_estimate=None):
+        super().__init__(nt, nr, beam_norm, model)
+        self._ideal_tx, self._ideal_rx = self.tx_layers, self.rx_layers
+        self.set_estimates(tx_estimate, rx_estimate)
+
+    def set_estimates(self, tx_estimate, rx_estimate):
+        from ..arrays.impairments import ElementImpairment
+
+        self.tx_estimate = tx_estimate or ElementImpairment.ideal(self.nt)
+        self.rx_estimate = rx_estimate or ElementImpairment.ideal(self.nr)
+        self.tx_layers = [self._compensate(layer, self.tx_estimate) for layer in self._ideal_tx]
+        self.rx_layers = [self._compensate(layer, self.rx_estimate) for layer in self._ideal_rx]
+
+    @staticmethod
+    def _compensate(layer, estimate):
+        directions = codebooks.dft_angles(layer.shape[0])
+        return layer * estimate.factors(directions)
+
+    def _full_aperture(self, side, beam, u):
+        estimate = self.tx_estimate if side == "tx" else self.rx_estimate
+        return super()._full_aperture(side, beam, u) * estimate.factors(u)
 
 
 class ExhaustiveSearch:
@@ -207,8 +247,8 @@ class SRBSNet:
 
 
 STRATEGIES = {"exhaustive": ExhaustiveSearch, "binary": BinarySearch, "qssr": QSSR,
-              "qssr-net": QSSRNet, "sr-bsnet": SRBSNet}
-LEARNED = ("qssr-net", "sr-bsnet")
+              "qssr-net": QSSRNet, "sr-bsnet": SRBSNet, "qssr-net-impair": CompensatedQSSRNet}
+LEARNED = ("qssr-net", "sr-bsnet", "qssr-net-impair")
 
 
 def make_strategy(method, nt, nr, beam_norm="unit", model=None):
