@@ -119,8 +119,8 @@ def cmd_bench(args):
         return 0
     if args.experiment.startswith("align-"):
         from .bench import align
-        run, default_trials = {"align-snr": (align.align_snr, 150000),
-                               "align-nlos": (align.align_nlos, 150000),
+        run, default_trials = {"align-snr": (align.align_snr, 200000),
+                               "align-nlos": (align.align_nlos, 200000),
                                "align-antennas": (align.align_antennas, 50000),
                                "align-error": (align.align_error, 2000)}[args.experiment]
         report = run(trials=args.trials or default_trials, seed=args.seed, model=args.model,
@@ -187,7 +187,7 @@ def build_parser():
                                               "align-antennas", "align-error"))
     _common(bench)
     bench.add_argument("--trials", type=int, default=None,
-                       help="Monte Carlo trials (align-snr, align-nlos: 150000, for 95 %% "
+                       help="Monte Carlo trials (align-snr, align-nlos: 200000, for 95 %% "
                             "intervals under 0.1 dB; align-antennas 50000; align-error 2000)")
     bench.add_argument("--samples", type=int, default=50_000_000,
                        help="samples per flowgraph run (speed)")

@@ -49,12 +49,16 @@ def complex_noise(rng, variance):
     return scale * (rng.standard_normal(variance.shape) + 1j * rng.standard_normal(variance.shape))
 
 
-def run_batch(strategy, measure, batch):
-    """Drives a strategy's generator with a measurement function; returns its Alignment."""
-    search = strategy.search(batch)
+def drive(search, measure):
+    """Runs a search generator, answering each Probe with measure(probe); returns its value."""
     try:
         probe = next(search)
         while True:
             probe = search.send(measure(probe))
     except StopIteration as done:
         return done.value
+
+
+def run_batch(strategy, measure, batch):
+    """Drives a strategy over a batch of trials; returns its Alignment."""
+    return drive(strategy.search(batch), measure)

@@ -54,7 +54,7 @@ def _power_rows(report, x_name, x, chans, snr_db, methods, dwell, beam_norm, mod
         progress(f"{x_name} {x:5g}  {'known-angle':12s} {oracle_db:7.2f} dB (+-{oracle_ci:.3f})")
 
 
-def align_snr(trials=150000, seed=0, nt=64, nr=16, paths=3, profile="los", dwell=64,
+def align_snr(trials=200000, seed=0, nt=64, nr=16, paths=3, profile="los", dwell=64,
               snrs_db=SNRS_DB, methods=METHODS, beam_norm="unit", model=None, progress=None,
               experiment="align-snr"):
     """Fig. 6 (and, with profile "nlos", paths 8, Fig. 8): power vs SNR."""
@@ -70,7 +70,7 @@ def align_snr(trials=150000, seed=0, nt=64, nr=16, paths=3, profile="los", dwell
     return report
 
 
-def align_nlos(trials=150000, seed=0, **kwargs):
+def align_nlos(trials=200000, seed=0, **kwargs):
     """Fig. 8: L = 8 paths, all CN(0, 1); QSSR-Net as trained on LoS channels only."""
     return align_snr(trials, seed, paths=8, profile="nlos", experiment="align-nlos", **kwargs)
 

@@ -15,7 +15,7 @@ import torch
 from tqdm import tqdm
 
 from .. import channels
-from ..align.measure import complex_noise
+from ..align.measure import complex_noise, drive
 from ..align.strategies import QSSR, _single_antenna
 from .qssr_net import QSSRNet
 from .store import save_model, training_record
@@ -55,27 +55,18 @@ class TorchMeasurer:
         return powers.detach().numpy()
 
 
-def _drive(generator, measure):
-    try:
-        probe = next(generator)
-        while True:
-            probe = generator.send(measure(probe))
-    except StopIteration as done:
-        return done.value
-
-
 def forward(net, strategy, chans, snr_db, dwell, rng):
     """One differentiable alignment of a batch; returns (u_tx, u_rx) tensors."""
     batch = len(chans)
     measure = TorchMeasurer(chans, snr_db, dwell, rng)
-    tx_descent = _drive(strategy._descend("tx", strategy.tx_layers,
-                                          _single_antenna(strategy.nr, batch), batch), measure)
+    tx_descent = drive(strategy._descend("tx", strategy.tx_layers,
+                                         _single_antenna(strategy.nr, batch), batch), measure)
     tx_dirs = np.stack([d for d, _ in tx_descent.history], axis=1)
     u_tx = net.tx(tx_dirs, torch.stack(measure.powers, dim=1))
     measure.f_torch = _steering(strategy.nt, u_tx)
     measure.powers = []
     f_now = measure.f_torch.detach().numpy()
-    rx_descent = _drive(strategy._descend("rx", strategy.rx_layers, f_now, batch), measure)
+    rx_descent = drive(strategy._descend("rx", strategy.rx_layers, f_now, batch), measure)
     rx_dirs = np.stack([d for d, _ in rx_descent.history], axis=1)
     u_rx = net.rx(rx_dirs, torch.stack(measure.powers, dim=1))
     return u_tx, u_rx
