@@ -126,6 +126,20 @@ class qa_rsrp_meter(gr_unittest.TestCase):
         segments = y.reshape(-1, dwell)[:, 4:36].astype(np.complex128)
         np.testing.assert_allclose(sink.data(), np.mean(np.abs(segments) ** 2, axis=1), rtol=1e-4)
 
+    def test_dwells_longer_than_the_buffer_are_measured(self):
+        rng = np.random.default_rng(10)
+        dwell, count = 40_000, 3  # GNU Radio buffers hold about 8k items here
+        y = (rng.standard_normal(dwell * count) + 1j * rng.standard_normal(dwell * count))
+        y = y.astype(np.complex64)
+        src = blocks.vector_source_c(y.tolist(), False, 1,
+                                     [_beam_tag(k * dwell, k) for k in range(count)])
+        meter = beamalign.rsrp_meter("energy", [], 0, dwell, 0.0, False)
+        sink = blocks.vector_sink_f()
+        self.tb.connect(src, meter, sink)
+        self.tb.run()
+        expected = np.mean(np.abs(y.reshape(count, dwell).astype(np.complex128)) ** 2, axis=1)
+        np.testing.assert_allclose(sink.data(), expected, rtol=1e-4)
+
     def test_bad_parameters_are_refused(self):
         with self.assertRaises(ValueError):
             beamalign.rsrp_meter("power", [], 0, 64, 0.0, False)

@@ -88,12 +88,11 @@ rsrp_meter_impl::rsrp_meter_impl(const std::string& mode,
     set_tag_propagation_policy(TPP_DONT); // the output is per dwell, not per sample
 }
 
-void rsrp_meter_impl::forecast(int noutput_items, gr_vector_int& ninput_items_required)
+void rsrp_meter_impl::forecast(int, gr_vector_int& ninput_items_required)
 {
-    // Any input may complete a dwell; ask for a dwell's worth per output item.
-    const uint64_t per_item = std::max<uint64_t>(d_guard + d_dwell, 1);
-    ninput_items_required[0] = static_cast<int>(
-        std::min<uint64_t>(per_item * std::max(noutput_items, 1), 1 << 20));
+    // A dwell accumulates across calls, so any input makes progress. Asking for a whole
+    // dwell would stall on dwells longer than the input buffer.
+    ninput_items_required[0] = 1;
 }
 
 void rsrp_meter_impl::start_dwell(const gr::tag_t& tag)
