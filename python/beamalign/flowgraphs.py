@@ -56,14 +56,14 @@ class alignment(gr.top_block):
     """
 
     def __init__(self, method="qssr", nt=64, nr=16, snr_db=20.0, num_paths=3, profile="los",
-                 dwell=64, beam_norm="unit", seed=0, model=""):
+                 dwell=64, beam_norm="unit", seed=0, model="", verbose=False):
         gr.top_block.__init__(self, "alignment")
         from .blocks.beam_aligner import beam_aligner
 
         pilot = zadoff_chu(dwell)
         self.source = sim_array_source(nt, nr, snr_db, num_paths, profile, pilot, seed)
         self.meter = rsrp_meter("pilot", pilot, 0, dwell, 0.0, False)
-        self.aligner = beam_aligner(method, nt, nr, beam_norm, model=model)
+        self.aligner = beam_aligner(method, nt, nr, beam_norm, model=model, verbose=verbose)
         self.connect(self.source, self.meter)
         self.msg_connect(self.meter, "rsrp", self.aligner, "rsrp")
         self.msg_connect(self.aligner, "beam_cmd", self.source, "beam_cmd")

@@ -33,15 +33,17 @@ class beam_aligner(gr.basic_block):
         autostart: align once when the flowgraph starts
         period_s: re-align periodically (0: only on `start`)
         model: weight file of a learned method ("" for the shipped one)
+        verbose: log each result
     """
 
     def __init__(self, method="qssr", nt=64, nr=16, beam_norm="unit", autostart=False,
-                 period_s=0.0, model=""):
+                 period_s=0.0, model="", verbose=True):
         gr.basic_block.__init__(self, name="beam_aligner", in_sig=None, out_sig=None)
         # Learned weights load here, so a bad model file fails at construction.
         self.strategy = make_strategy(method, nt, nr, beam_norm, model or None)
         self.method, self.nt, self.nr = method, nt, nr
         self.autostart, self.period_s = autostart, float(period_s)
+        self.verbose = verbose
         self.results = []
         self.finished = threading.Condition()
         self._channel = None
@@ -169,8 +171,10 @@ class beam_aligner(gr.basic_block):
         self._sent = {"tx": f, "rx": w}
         self.message_port_pub(pmt.intern("result"), dict_to_pmt(result))
         power = f", power {result['power_db']:.2f} dB" if "power_db" in result else ""
-        self.logger.info(f"alignment {self.method}: u_tx {result['u_tx']:+.4f}, "
-                         f"u_rx {result['u_rx']:+.4f}{power}, {result['measurements']} measurements")
+        if self.verbose:
+            self.logger.info(f"alignment {self.method}: u_tx {result['u_tx']:+.4f}, "
+                             f"u_rx {result['u_rx']:+.4f}{power}, "
+                             f"{result['measurements']} measurements")
         with self.finished:
             self.results.append(result)
             self.finished.notify_all()
