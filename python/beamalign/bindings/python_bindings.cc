@@ -5,12 +5,14 @@
  * pybind11 bindings of the gr-beamalign blocks and C++ kernels.
  */
 #include <pybind11/complex.h>
+#include <pybind11/eigen.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <gnuradio/beamalign/beam_combiner.h>
 #include <gnuradio/beamalign/channel_model.h>
+#include <gnuradio/beamalign/coarray.h>
 #include <gnuradio/beamalign/qssr.h>
 #include <gnuradio/beamalign/rsrp_meter.h>
 #include <gnuradio/beamalign/sim_array_source.h>
@@ -148,6 +150,46 @@ Args:
     num_beams: K
 Returns:
     estimated u per trial, in [-1, 1)
+)doc");
+
+    py::class_<coarray_solver>(m, "coarray_solver", R"doc(
+Coarray spatial spectrum and sparse reconstruction of seed 003 for an M-element
+half-wavelength ULA on a grid of angles (degrees). P = A~^H A~ is applied through the
+2M-1 lags, never formed.
+)doc")
+        .def(py::init<int, const std::vector<double>&>(), py::arg("num_antennas"),
+             py::arg("grid_deg"))
+        .def_property_readonly("num_antennas", &coarray_solver::num_antennas)
+        .def_property_readonly("grid_size", &coarray_solver::grid_size)
+        .def_property_readonly("p_norm", &coarray_solver::p_norm, "Largest eigenvalue of P.")
+        .def(
+            "dbf",
+            [](const coarray_solver& self,
+               py::array_t<std::complex<double>, py::array::c_style | py::array::forcecast> r) {
+                const int m = self.num_antennas();
+                if (r.ndim() != 2 || r.shape(0) != m || r.shape(1) != m) {
+                    throw std::invalid_argument("dbf: covariance must be " + std::to_string(m) +
+                                                " x " + std::to_string(m));
+                }
+                return self.dbf(r.data());
+            },
+            py::arg("covariance"),
+            "Coarray DBF spectrum A~^H vec(R).")
+        .def("apply_p", &coarray_solver::apply_p, py::arg("x"), "P x without forming P.")
+        .def("reconstruct",
+             &coarray_solver::reconstruct,
+             py::arg("eta_i"),
+             py::arg("z"),
+             py::arg("lam") = 0.1,
+             py::arg("mu") = 0.1,
+             py::arg("eps") = 0.5,
+             py::arg("rounds") = 4,
+             py::arg("iterations") = 150,
+             py::call_guard<py::gil_scoped_release>(),
+             R"doc(
+Sparse spectrum reconstruction (the SCG layer's objective, eq. 23, solved stably):
+minimises 1/2 eta^T P eta - eta_i^T eta + lam/2 ||eta - z||^2 + mu s(eta) over eta >= 0,
+s by reweighted l1 (weights 1/(eta/max + eps), `rounds` rounds of `iterations` FISTA steps).
 )doc");
 
     py::class_<gaussian_noise>(m, "gaussian_noise", "Complex white Gaussian noise (C++ kernel).")

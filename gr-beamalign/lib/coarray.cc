@@ -1,0 +1,119 @@
+/* -*- c++ -*- */
+/*
+ * Copyright 2026 gr-beamalign authors.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <gnuradio/beamalign/coarray.h>
+#include <cmath>
+#include <stdexcept>
+
+namespace gr {
+namespace beamalign {
+
+coarray_solver::coarray_solver(int num_antennas, const std::vector<double>& grid_deg)
+    : d_num_antennas(num_antennas)
+{
+    if (num_antennas < 2) {
+        throw std::invalid_argument("coarray_solver: at least 2 antennas are needed");
+    }
+    if (grid_deg.size() < 2) {
+        throw std::invalid_argument("coarray_solver: the grid needs at least 2 angles");
+    }
+    const int m = num_antennas;
+    const int l = static_cast<int>(grid_deg.size());
+    d_cos.resize(m, l);
+    d_sin.resize(m, l);
+    for (int j = 0; j < l; ++j) {
+        const double s = std::sin(grid_deg[j] * M_PI / 180.0);
+        for (int k = 0; k < m; ++k) {
+            d_cos(k, j) = std::cos(M_PI * k * s);
+            d_sin(k, j) = std::sin(M_PI * k * s);
+        }
+    }
+    // Lag k occurs M - |k| times; lags +k and -k fold into one real term.
+    d_lag_weight.resize(m);
+    d_lag_weight(0) = m;
+    for (int k = 1; k < m; ++k) {
+        d_lag_weight(k) = 2.0 * (m - k);
+    }
+    // Power iteration from a fixed positive start: P is PSD with a dominant eigenvector
+    // close to all-positive, so 50 steps settle the step size of the solver.
+    Eigen::VectorXd v = Eigen::VectorXd::Ones(l) / std::sqrt(static_cast<double>(l));
+    double norm = 0.0;
+    for (int it = 0; it < 50; ++it) {
+        Eigen::VectorXd pv = apply_p(v);
+        norm = pv.norm();
+        v = pv / norm;
+    }
+    d_p_norm = norm;
+}
+
+Eigen::VectorXd coarray_solver::apply_p(const Eigen::VectorXd& x) const
+{
+    const Eigen::VectorXd re = d_lag_weight.cwiseProduct(d_cos * x);
+    const Eigen::VectorXd im = d_lag_weight.cwiseProduct(d_sin * x);
+    return d_cos.transpose() * re + d_sin.transpose() * im;
+}
+
+Eigen::VectorXd coarray_solver::dbf(const std::complex<double>* covariance) const
+{
+    const int m = d_num_antennas;
+    // c_k = sum over i - j = k of R_ij; the spectrum is real for Hermitian R:
+    // eta_l = c_0 + 2 sum_{k>0} Re(c_k exp(-j pi k s_l)).
+    Eigen::VectorXd re(m), im(m);
+    for (int k = 0; k < m; ++k) {
+        std::complex<double> c(0.0, 0.0);
+        for (int j = 0; j + k < m; ++j) {
+            c += covariance[(j + k) * m + j];
+        }
+        const double fold = k == 0 ? 1.0 : 2.0;
+        re(k) = fold * c.real();
+        im(k) = fold * c.imag();
+    }
+    return d_cos.transpose() * re + d_sin.transpose() * im;
+}
+
+Eigen::VectorXd coarray_solver::reconstruct(const Eigen::VectorXd& eta_i,
+                                            const Eigen::VectorXd& z,
+                                            double lambda,
+                                            double mu,
+                                            double eps,
+                                            int rounds,
+                                            int iterations) const
+{
+    const int l = grid_size();
+    if (eta_i.size() != l || z.size() != l) {
+        throw std::invalid_argument("reconstruct: eta_i and z must have the grid's length");
+    }
+    if (!(lambda >= 0.0) || !(mu >= 0.0) || !(eps > 0.0) || rounds < 1 || iterations < 1) {
+        throw std::invalid_argument(
+            "reconstruct: need lambda >= 0, mu >= 0, eps > 0, rounds and iterations >= 1");
+    }
+    const double scale = eta_i.maxCoeff() > 0.0 ? eta_i.maxCoeff() : 1.0;
+    const Eigen::VectorXd b = (eta_i + lambda * z) / scale;
+    const double step = 1.0 / (d_p_norm + lambda);
+
+    Eigen::VectorXd eta = b.cwiseMax(0.0) * step;
+    Eigen::VectorXd weights = Eigen::VectorXd::Ones(l);
+    for (int round = 0; round < rounds; ++round) {
+        Eigen::VectorXd x = eta, y = eta;
+        double t = 1.0;
+        for (int it = 0; it < iterations; ++it) {
+            const Eigen::VectorXd grad = apply_p(y) + lambda * y - b;
+            // Proximal step of mu * sum w_l eta_l on eta >= 0.
+            const Eigen::VectorXd x_new =
+                (y - step * (grad + mu * weights)).cwiseMax(0.0);
+            const double t_new = 0.5 * (1.0 + std::sqrt(1.0 + 4.0 * t * t));
+            y = x_new + ((t - 1.0) / t_new) * (x_new - x);
+            x = x_new;
+            t = t_new;
+        }
+        eta = x;
+        const double peak = std::max(eta.maxCoeff(), 1e-30);
+        weights = ((eta / peak).array() + eps).inverse().matrix();
+    }
+    return eta * scale;
+}
+
+} // namespace beamalign
+} // namespace gr
