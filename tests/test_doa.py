@@ -64,3 +64,25 @@ def test_bad_input_is_refused():
         spectrum.scg(np.ones(10))
     with pytest.raises(ValueError):
         CoarraySpectrum(1)
+
+
+def test_doa_benches_write_rows(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    for experiment, extra in (("doa-spectrum", ["--png", str(tmp_path / "s.png")]),
+                              ("doa-speed", [])):
+        out = tmp_path / f"{experiment}.json"
+        run = subprocess.run([sys.executable, "-m", "gnuradio.beamalign.cli", "bench", experiment,
+                              "--trials", "5", "--quiet", "--json", str(out), *extra],
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+        rows = json.loads(out.read_text())["rows"]
+        if experiment == "doa-spectrum":
+            hpbw = {(r["method"], r["x"]): r["value"] for r in rows if r["metric"] == "hpbw_deg"}
+            assert len(hpbw) == 8 and all(hpbw[("scg", x)] < hpbw[("dbf", x)] for x in
+                                          (-45.0, -15.0, 15.0, 45.0))
+        else:
+            assert {r["method"] for r in rows} == {"dbf", "scg", "scg-numpy"}
+            assert all(r["value"] > 0 for r in rows)

@@ -134,6 +134,18 @@ def cmd_bench(args):
             else:
                 align.plot_power(report, args.png)
         return 0
+    if args.experiment.startswith("doa-"):
+        from .bench import doa
+        if args.experiment == "doa-spectrum":
+            report = doa.doa_spectrum(trials=args.trials or 200, seed=args.seed,
+                                      progress=None if args.quiet else print)
+            if args.png:
+                doa.plot_spectrum(report, args.png)
+        else:
+            report = doa.doa_speed(trials=args.trials or 50, seed=args.seed,
+                                   progress=None if args.quiet else print)
+        report.write(args.json)
+        return 0
     raise SystemExit(f"unknown experiment {args.experiment!r}")
 
 
@@ -184,7 +196,8 @@ def build_parser():
 
     bench = sub.add_parser("bench", help="run an experiment, write JSON")
     bench.add_argument("experiment", choices=("speed", "align-snr", "align-nlos",
-                                              "align-antennas", "align-error"))
+                                              "align-antennas", "align-error",
+                                              "doa-spectrum", "doa-speed"))
     _common(bench)
     bench.add_argument("--trials", type=int, default=None,
                        help="Monte Carlo trials (align-snr, align-nlos: 200000, for 95 %% "
