@@ -86,3 +86,42 @@ def test_doa_benches_write_rows(tmp_path):
         else:
             assert {r["method"] for r in rows} == {"dbf", "scg", "scg-numpy"}
             assert all(r["value"] > 0 for r in rows)
+
+
+def test_music_root_music_and_the_crb():
+    from gnuradio.beamalign.doa import crb_deg, music_spectrum, root_music, simulate_snapshots
+    rng = np.random.default_rng(5)
+    for theta in (-37.3, 12.34):
+        r = sample_covariance(simulate_snapshots(rng, theta, 4, 16, 30.0))
+        assert abs(DEFAULT_GRID_DEG[np.argmax(music_spectrum(r, DEFAULT_GRID_DEG))] - theta) <= 0.3
+        assert abs(root_music(r)[0] - theta) < 0.1  # off the grid
+    # Hand value: N = 4, T = 16, SNR 20 dB, broadside: sqrt(6/(pi^2*16*100*4*15)) rad
+    assert crb_deg(0.0, 4, 16, 20.0) == pytest.approx(np.degrees(np.sqrt(6 / (np.pi ** 2 * 96000))))
+    assert crb_deg(60.0, 4, 16, 20.0) == pytest.approx(2 * crb_deg(0.0, 4, 16, 20.0))
+
+
+def test_impaired_snapshots_follow_the_phase_error_profile():
+    from gnuradio.beamalign.arrays import AngleDependentPhaseError
+    from gnuradio.beamalign.doa import simulate_snapshots
+    profile = AngleDependentPhaseError.sample(4, 16, rng=0)
+    h = simulate_snapshots(np.random.default_rng(1), 25.0, 4, 16, 300.0, profile)
+    ideal = simulate_snapshots(np.random.default_rng(1), 25.0, 4, 16, 300.0, None)
+    expected = np.stack([profile.factors(np.sin(np.deg2rad(25.0)), k) for k in range(16)], axis=1)
+    np.testing.assert_allclose(h / ideal, expected, atol=1e-9)
+    with pytest.raises(ValueError, match="antennas"):
+        simulate_snapshots(np.random.default_rng(1), 0.0, 8, 16, 20.0, profile)
+
+
+def test_model_based_methods_degrade_with_the_impairment(tmp_path):
+    import json
+    import subprocess
+    import sys
+    out = tmp_path / "imp.json"
+    run = subprocess.run([sys.executable, "-m", "gnuradio.beamalign.cli", "bench", "doa-impairment",
+                          "--trials", "100", "--quiet", "--json", str(out)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    rmse = {(r["method"], r["x"]): r["value"] for r in json.loads(out.read_text())["rows"]
+            if r["metric"] == "rmse_deg"}
+    for method in ("dbf", "music"):
+        assert rmse[(method, 0.0)] < 0.5 < rmse[(method, 1.0)]

@@ -136,11 +136,21 @@ def cmd_bench(args):
         return 0
     if args.experiment.startswith("doa-"):
         from .bench import doa
+        progress = None if args.quiet else print
         if args.experiment == "doa-spectrum":
             report = doa.doa_spectrum(trials=args.trials or 200, seed=args.seed,
-                                      progress=None if args.quiet else print)
+                                      progress=progress)
             if args.png:
                 doa.plot_spectrum(report, args.png)
+        elif args.experiment == "doa-snr":
+            report = doa.doa_snr(trials=args.trials or 500, seed=args.seed, progress=progress)
+            if args.png:
+                doa.plot_rmse(report, args.png, "snr_db", "SNR (dB)")
+        elif args.experiment == "doa-impairment":
+            report = doa.doa_impairment(trials=args.trials or 500, seed=args.seed,
+                                        progress=progress)
+            if args.png:
+                doa.plot_rmse(report, args.png, "rho", "impairment weight rho")
         else:
             report = doa.doa_speed(trials=args.trials or 50, seed=args.seed,
                                    progress=None if args.quiet else print)
@@ -197,7 +207,8 @@ def build_parser():
     bench = sub.add_parser("bench", help="run an experiment, write JSON")
     bench.add_argument("experiment", choices=("speed", "align-snr", "align-nlos",
                                               "align-antennas", "align-error",
-                                              "doa-spectrum", "doa-speed"))
+                                              "doa-spectrum", "doa-speed", "doa-snr",
+                                              "doa-impairment"))
     _common(bench)
     bench.add_argument("--trials", type=int, default=None,
                        help="Monte Carlo trials (align-snr, align-nlos: 200000, for 95 %% "

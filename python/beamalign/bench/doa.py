@@ -1,22 +1,20 @@
-"""Direction-finding experiments of seed 003 (coarray DBF and SCG so far)."""
+"""Direction-finding experiments of seed 003: coarray DBF, SCG, MUSIC, root-MUSIC, CRB.
+
+MoD-DNN and the data-driven CNN are not implemented yet; their rows are absent."""
 import time
 
 import numpy as np
 
-from ..doa import DEFAULT_GRID_DEG, CoarraySpectrum, half_power_beamwidth, sample_covariance
-from ..doa import scg_reference
+from ..arrays.impairments import AngleDependentPhaseError
+from ..doa import (DEFAULT_GRID_DEG, CoarraySpectrum, crb_deg, half_power_beamwidth, music_spectrum,
+                   root_music, sample_covariance, scg_reference, simulate_snapshots)
 from .report import Report
 
 ANGLES_DEG = (-45.0, -15.0, 15.0, 45.0)
 
 
-def _snapshots(rng, theta_deg, m, k, snr_db):
-    """One LoS source with K unit-power snapshots on an M-element ULA, plus noise."""
-    a = np.exp(1j * np.pi * np.arange(m) * np.sin(np.deg2rad(theta_deg)))
-    s = (rng.standard_normal(k) + 1j * rng.standard_normal(k)) / np.sqrt(2)
-    n = (rng.standard_normal((m, k)) + 1j * rng.standard_normal((m, k))) * np.sqrt(
-        10 ** (-snr_db / 10) / 2)
-    return a[:, None] * s[None, :] + n
+def _snapshots(rng, theta_deg, m, k, snr_db, impairment=None):
+    return simulate_snapshots(rng, theta_deg, m, k, snr_db, impairment)
 
 
 def doa_spectrum(trials=200, seed=0, m=4, k=16, snr_db=20.0, angles_deg=ANGLES_DEG,
@@ -108,3 +106,86 @@ def doa_speed(trials=50, seed=0, m=4, k=16, snr_db=20.0, progress=None):
     if progress:
         progress(f"C++ SCG is {ratio:.1f}x the NumPy reference")
     return report
+
+
+DOA_METHODS = ("dbf", "scg", "music", "root-music")
+
+
+def _estimates(spectrum, h):
+    r = sample_covariance(h)
+    eta = spectrum.dbf(r)
+    return {"dbf": spectrum.estimate_deg(eta), "scg": spectrum.estimate_deg(spectrum.scg(eta)),
+            "music": spectrum.estimate_deg(music_spectrum(r, spectrum.grid_deg)),
+            "root-music": float(root_music(r)[0])}
+
+
+def _rmse_rows(report, x_name, x, errors, progress):
+    for method, err in errors.items():
+        rmse = float(np.sqrt(np.mean(np.square(err))))
+        report.add(method, x_name, x, "rmse_deg", round(rmse, 4))
+        report.add(method, x_name, x, "p80_deg", round(float(np.percentile(np.abs(err), 80)), 4))
+        if progress:
+            progress(f"{x_name} {x:5g}  {method:10s} RMSE {rmse:7.3f} deg")
+
+
+def _profile(seed, m, k):
+    """The array's angle-dependent phase errors: one chamber-like profile per seed."""
+    return AngleDependentPhaseError.sample(m, k, rng=np.random.default_rng(seed + 1000))
+
+
+def doa_snr(trials=500, seed=0, m=4, k=16, rho=1.0, snrs_db=(0, 5, 10, 15, 20, 25, 30),
+            progress=None):
+    """RMSE vs SNR with the impairment at weight rho (seed 003 Fig. 4), AoA in [-60, 60]."""
+    report = Report("doa-snr", {"trials": trials, "seed": seed, "m": m, "k": k, "rho": rho,
+                                "aoa_deg": [-60, 60]})
+    rng = np.random.default_rng(seed)
+    spectrum = CoarraySpectrum(m)
+    impairment = _profile(seed, m, k).with_rho(rho)
+    for snr in snrs_db:
+        errors = {method: [] for method in DOA_METHODS}
+        thetas = rng.uniform(-60, 60, trials)
+        for theta in thetas:
+            for method, estimate in _estimates(spectrum, _snapshots(rng, theta, m, k, snr,
+                                                                     impairment)).items():
+                errors[method].append(estimate - theta)
+        _rmse_rows(report, "snr_db", snr, errors, progress)
+        bound = float(np.sqrt(np.mean([crb_deg(t, m, k, snr) ** 2 for t in thetas])))
+        report.add("crb", "snr_db", snr, "rmse_deg", round(bound, 5))
+    return report
+
+
+def doa_impairment(trials=500, seed=0, m=4, k=16, snr_db=20.0, rhos=(0.0, 0.25, 0.5, 0.75, 1.0),
+                   progress=None):
+    """RMSE vs the impairment weight rho at 20 dB (seed 003 Fig. 4g)."""
+    report = Report("doa-impairment", {"trials": trials, "seed": seed, "m": m, "k": k,
+                                       "snr_db": snr_db})
+    rng = np.random.default_rng(seed)
+    spectrum = CoarraySpectrum(m)
+    profile = _profile(seed, m, k)
+    for rho in rhos:
+        errors = {method: [] for method in DOA_METHODS}
+        for theta in rng.uniform(-60, 60, trials):
+            h = _snapshots(rng, theta, m, k, snr_db, profile.with_rho(rho))
+            for method, estimate in _estimates(spectrum, h).items():
+                errors[method].append(estimate - theta)
+        _rmse_rows(report, "rho", rho, errors, progress)
+    return report
+
+
+def plot_rmse(report, path, x_name, xlabel):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    for method in dict.fromkeys(r["method"] for r in report.rows):
+        rows = [r for r in report.rows if r["method"] == method and r["metric"] == "rmse_deg"]
+        ax.semilogy([r["x"] for r in rows], [r["value"] for r in rows], marker="o", label=method)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("RMSE (deg)")
+    ax.set_title(report.experiment)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -2,5 +2,8 @@
 from .coarray import (DEFAULT_GRID_DEG, CoarraySpectrum, half_power_beamwidth, sample_covariance,
                       scg_reference)
 
-__all__ = ["DEFAULT_GRID_DEG", "CoarraySpectrum", "half_power_beamwidth", "sample_covariance",
+from .simulate import simulate_snapshots
+from .subspace import crb_deg, music_spectrum, root_music
+
+__all__ = ["simulate_snapshots", "crb_deg", "music_spectrum", "root_music", "DEFAULT_GRID_DEG", "CoarraySpectrum", "half_power_beamwidth", "sample_covariance",
            "scg_reference"]
