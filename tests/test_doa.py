@@ -126,3 +126,37 @@ def test_model_based_methods_degrade_with_the_impairment(tmp_path):
             if r["metric"] == "rmse_deg"}
     for method in ("dbf", "music"):
         assert rmse[(method, 0.0)] < 0.5 < rmse[(method, 1.0)]
+
+
+def test_coarray_spectrum_block_matches_the_kernel_and_drops_bad_vectors():
+    from gnuradio import blocks, gr
+    from gnuradio import beamalign
+    from gnuradio.beamalign.blocks.message_recorder import message_recorder
+    from gnuradio.beamalign.doa import simulate_snapshots
+
+    rng = np.random.default_rng(7)
+    vectors = [simulate_snapshots(rng, theta, 4, 16, 20.0) for theta in (-15.0, 40.0)]
+    bad = vectors[0].copy()
+    bad[2, 3] = np.nan
+    data = np.concatenate([v.reshape(-1) for v in (vectors[0], bad, vectors[1])])
+    tb = gr.top_block()
+    src = blocks.vector_source_c(data.astype(np.complex64).tolist(), False, 64)
+    block = beamalign.coarray_spectrum(4, 16, DEFAULT_GRID_DEG.tolist(), "scg")
+    sink = blocks.vector_sink_f(len(DEFAULT_GRID_DEG))
+    recorder = message_recorder()
+    tb.connect(src, block, sink)
+    tb.msg_connect(block, "doa", recorder, "in")
+    tb.run()
+    assert recorder.wait_for(2, 5.0)
+    out = np.array(sink.data()).reshape(3, -1)
+    kernel = CoarraySpectrum(4)
+    for row, v in ((0, vectors[0]), (2, vectors[1])):
+        # the block sees complex64 samples: compare with the kernel on the same rounding
+        expected = kernel.scg(kernel.dbf(sample_covariance(v.astype(np.complex64))))
+        np.testing.assert_allclose(out[row], expected / expected.max(), atol=1e-4)
+    np.testing.assert_array_equal(out[1], 0.0)
+    assert block.dropped_vectors() == 1
+    assert [round(m["angle_deg"], 1) for m in recorder.messages] == [
+        DEFAULT_GRID_DEG[np.argmax(out[0])], DEFAULT_GRID_DEG[np.argmax(out[2])]]
+    assert abs(recorder.messages[0]["angle_deg"] + 15.0) <= 0.5
+    assert abs(recorder.messages[1]["angle_deg"] - 40.0) <= 0.5

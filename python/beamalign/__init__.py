@@ -4,23 +4,25 @@ Blocks (from gnuradio import beamalign):
     sim_array_source   simulated analog-beamforming link (C++)
     beam_combiner      N array channels -> one beam, switched at an exact sample (C++)
     rsrp_meter         per-dwell received power, pilot or energy mode (C++)
+    coarray_spectrum   coarray DBF / SCG spatial spectrum of CFR snapshots (C++)
     beam_aligner       closed-loop beam search (exhaustive, binary, QSSR)
     beam_display       beam pattern and probe RSRP vectors for Qt GUI sinks
     codebook_sweeper   closed-loop codebook sweep controller
     uhd_array_source   N-channel USRP + beam_combiner
 
-Kernels usable without a flowgraph: arrays, codebooks, channels, align.
+Kernels usable without a flowgraph: arrays, codebooks, channels, align, doa.
 """
 from ._version import __version__
-from .beamalign_python import beam_combiner, gaussian_noise, rsrp_meter, sim_array_source
+from .beamalign_python import (beam_combiner, coarray_spectrum, gaussian_noise, rsrp_meter,
+                               sim_array_source)
 from .blocks.beam_aligner import beam_aligner
 from .blocks.beam_display import beam_display
 from .blocks.codebook_sweeper import codebook_sweeper
 from .hw.uhd_array import uhd_array_source
-from . import align, arrays, channels, codebooks
+from . import align, arrays, channels, codebooks, doa
 from .pilots import zadoff_chu
 
 __all__ = [
-    "__version__", "beam_combiner", "gaussian_noise", "rsrp_meter", "sim_array_source",
-    "beam_aligner", "beam_display", "codebook_sweeper", "uhd_array_source", "align", "arrays", "channels", "codebooks", "zadoff_chu",
+    "__version__", "beam_combiner", "coarray_spectrum", "gaussian_noise", "rsrp_meter", "sim_array_source",
+    "beam_aligner", "beam_display", "codebook_sweeper", "uhd_array_source", "align", "arrays", "channels", "codebooks", "doa", "zadoff_chu",
 ]

@@ -13,6 +13,7 @@
 #include <gnuradio/beamalign/beam_combiner.h>
 #include <gnuradio/beamalign/channel_model.h>
 #include <gnuradio/beamalign/coarray.h>
+#include <gnuradio/beamalign/coarray_spectrum.h>
 #include <gnuradio/beamalign/qssr.h>
 #include <gnuradio/beamalign/rsrp_meter.h>
 #include <gnuradio/beamalign/sim_array_source.h>
@@ -191,6 +192,27 @@ Sparse spectrum reconstruction (the SCG layer's objective, eq. 23, solved stably
 minimises 1/2 eta^T P eta - eta_i^T eta + lam/2 ||eta - z||^2 + mu s(eta) over eta >= 0,
 s by reweighted l1 (weights 1/(eta/max + eps), `rounds` rounds of `iterations` FISTA steps).
 )doc");
+
+    py::class_<coarray_spectrum,
+               gr::sync_block,
+               gr::block,
+               gr::basic_block,
+               std::shared_ptr<coarray_spectrum>>(m, "coarray_spectrum", R"doc(
+Coarray spatial spectrum (DBF or SCG) of M x K CFR snapshot vectors (antenna-major), as
+a float vector on the grid normalised to peak 1, and a `doa` message per vector
+(u, angle_deg, spectrum, grid_deg). NaN/Inf vectors: zero spectrum, no message, counted.
+)doc")
+        .def(py::init(&coarray_spectrum::make),
+             py::arg("num_antennas"),
+             py::arg("num_snapshots"),
+             py::arg("grid_deg"),
+             py::arg("method") = "scg",
+             py::arg("lam") = 0.1,
+             py::arg("mu") = 0.1,
+             py::arg("eps") = 0.5,
+             py::arg("rounds") = 4,
+             py::arg("iterations") = 150)
+        .def("dropped_vectors", &coarray_spectrum::dropped_vectors);
 
     py::class_<gaussian_noise>(m, "gaussian_noise", "Complex white Gaussian noise (C++ kernel).")
         .def(py::init<uint64_t>(), py::arg("seed"))
