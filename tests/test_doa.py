@@ -26,8 +26,11 @@ def test_dbf_and_p_match_the_explicit_coarray_manifold():
     spectrum = CoarraySpectrum(m, grid)
     r = sample_covariance(_snapshots(20.0, m, seed=1))
     a_tilde = _coarray_manifold(m, grid)
-    np.testing.assert_allclose(spectrum.dbf(r), np.real(a_tilde.conj().T @ r.reshape(-1)),
-                               atol=1e-10)
+    np.testing.assert_allclose(spectrum.dbf(r, remove_noise=False),
+                               np.real(a_tilde.conj().T @ r.reshape(-1)), atol=1e-10)
+    floor = np.linalg.eigvalsh(r)[0]
+    np.testing.assert_allclose(spectrum.dbf(r), np.real(a_tilde.conj().T @ (r - floor * np.eye(m))
+                                                        .reshape(-1)), atol=1e-10)
     x = np.random.default_rng(2).random(len(grid))
     p = np.real(a_tilde.conj().T @ a_tilde)  # P_ij = |a_i^H a_j|^2
     np.testing.assert_allclose(spectrum.solver.apply_p(x), p @ x, rtol=1e-10)

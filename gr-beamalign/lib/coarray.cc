@@ -55,9 +55,22 @@ Eigen::VectorXd coarray_solver::apply_p(const Eigen::VectorXd& x) const
     return d_cos.transpose() * re + d_sin.transpose() * im;
 }
 
-Eigen::VectorXd coarray_solver::dbf(const std::complex<double>* covariance) const
+Eigen::VectorXd coarray_solver::dbf(const std::complex<double>* covariance,
+                                    bool remove_noise) const
 {
     const int m = d_num_antennas;
+    double noise = 0.0;
+    if (remove_noise) {
+        const Eigen::Map<const Eigen::Matrix<std::complex<double>,
+                                              Eigen::Dynamic,
+                                              Eigen::Dynamic,
+                                              Eigen::RowMajor>>
+            r(covariance, m, m);
+        const Eigen::MatrixXcd hermitian = 0.5 * (r + r.adjoint());
+        noise = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXcd>(hermitian, Eigen::EigenvaluesOnly)
+                    .eigenvalues()
+                    .minCoeff();
+    }
     // c_k = sum over i - j = k of R_ij; the spectrum is real for Hermitian R:
     // eta_l = c_0 + 2 sum_{k>0} Re(c_k exp(-j pi k s_l)).
     Eigen::VectorXd re(m), im(m);
@@ -65,6 +78,9 @@ Eigen::VectorXd coarray_solver::dbf(const std::complex<double>* covariance) cons
         std::complex<double> c(0.0, 0.0);
         for (int j = 0; j + k < m; ++j) {
             c += covariance[(j + k) * m + j];
+        }
+        if (k == 0) {
+            c -= noise * m; // the trace of sigma^2 I
         }
         const double fold = k == 0 ? 1.0 : 2.0;
         re(k) = fold * c.real();

@@ -166,16 +166,19 @@ half-wavelength ULA on a grid of angles (degrees). P = A~^H A~ is applied throug
         .def(
             "dbf",
             [](const coarray_solver& self,
-               py::array_t<std::complex<double>, py::array::c_style | py::array::forcecast> r) {
+               py::array_t<std::complex<double>, py::array::c_style | py::array::forcecast> r,
+               bool remove_noise) {
                 const int m = self.num_antennas();
                 if (r.ndim() != 2 || r.shape(0) != m || r.shape(1) != m) {
                     throw std::invalid_argument("dbf: covariance must be " + std::to_string(m) +
                                                 " x " + std::to_string(m));
                 }
-                return self.dbf(r.data());
+                return self.dbf(r.data(), remove_noise);
             },
             py::arg("covariance"),
-            "Coarray DBF spectrum A~^H vec(R).")
+            py::arg("remove_noise") = true,
+            "Coarray DBF spectrum A~^H vec(R); remove_noise first takes out sigma^2 I, "
+            "sigma^2 = the smallest eigenvalue of R.")
         .def("apply_p", &coarray_solver::apply_p, py::arg("x"), "P x without forming P.")
         .def("reconstruct",
              &coarray_solver::reconstruct,

@@ -27,8 +27,9 @@ class CoarraySpectrum:
         self.grid_deg = np.asarray(grid_deg, dtype=np.float64)
         self.solver = coarray_solver(int(num_antennas), self.grid_deg.tolist())
 
-    def dbf(self, covariance):
-        return self.solver.dbf(np.asarray(covariance, dtype=np.complex128))
+    def dbf(self, covariance, remove_noise=True):
+        """Coarray DBF spectrum; remove_noise takes out sigma^2 I (smallest eigenvalue)."""
+        return self.solver.dbf(np.asarray(covariance, dtype=np.complex128), remove_noise)
 
     def scg(self, eta_i, z=None, lam=0.1, mu=0.1, eps=0.5, rounds=4, iterations=150):
         eta_i = np.asarray(eta_i, dtype=np.float64)

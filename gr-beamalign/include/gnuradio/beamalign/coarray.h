@@ -32,8 +32,13 @@ public:
     int num_antennas() const { return d_num_antennas; }
     int grid_size() const { return static_cast<int>(d_cos.cols()); }
 
-    /*! Coarray DBF spectrum A~^H vec(R) of an M x M covariance (row-major). */
-    Eigen::VectorXd dbf(const std::complex<double>* covariance) const;
+    /*!
+     * Coarray DBF spectrum A~^H vec(R) of an M x M covariance (row-major). With
+     * remove_noise, the noise term sigma^2 vec(I) of y = A~ eta + sigma^2 vec(I) is taken
+     * out first, sigma^2 estimated as R's smallest eigenvalue: it is a flat pedestal under
+     * the whole spectrum that a sparse reconstruction would otherwise explain with spikes.
+     */
+    Eigen::VectorXd dbf(const std::complex<double>* covariance, bool remove_noise = true) const;
 
     /*! P x without forming P. */
     Eigen::VectorXd apply_p(const Eigen::VectorXd& x) const;
