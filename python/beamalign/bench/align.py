@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import channels
 from ..align import PathMeasurer, make_strategy, run_batch
+from . import plotting
 from .report import Report
 
 SNRS_DB = (0, 5, 10, 15, 20, 25, 30)
@@ -117,29 +118,19 @@ def align_error(trials=2000, seed=0, nt=64, nr=16, snr_db=25.0, paths=3, dwell=6
 
 
 def plot_error(report, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     methods = [m for m in report.scatter if m != "u_true"]
-    fig, axes = plt.subplots(1, len(methods), figsize=(4 * len(methods), 4), sharey=True)
+    fig, axes = plotting.subplots(1, len(methods), figsize=(4 * len(methods), 4), sharey=True)
     for ax, method in zip(np.atleast_1d(axes), methods):
         ax.scatter(report.scatter["u_true"], report.scatter[method], s=2)
         ax.plot([-1, 1], [-1, 1], "k--", lw=0.8)
         ax.set_title(method)
         ax.set_xlabel("true AoA u")
     np.atleast_1d(axes)[0].set_ylabel("estimated AoA u")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    plotting.save(fig, path)
 
 
 def plot_power(report, path, x_name="snr_db", xlabel="SNR (dB)"):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4.2))
+    fig, ax = plotting.subplots(figsize=(6, 4.2))
     methods = dict.fromkeys(r["method"] for r in report.rows)
     for method in methods:
         rows = [r for r in report.rows if r["method"] == method and r["metric"] == "power_db"]
@@ -154,6 +145,4 @@ def plot_power(report, path, x_name="snr_db", xlabel="SNR (dB)"):
     ax.set_title(f"{report.experiment}: Nt={nt}, Nr={params['nr']}, L={params['paths']}")
     ax.grid(True, alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    plotting.save(fig, path)

@@ -8,6 +8,7 @@ import numpy as np
 from ..arrays.impairments import AngleDependentPhaseError
 from ..doa import (DEFAULT_GRID_DEG, CoarraySpectrum, crb_deg, half_power_beamwidth, music_spectrum,
                    root_music, sample_covariance, scg_reference, simulate_snapshots)
+from . import plotting
 from .report import Report
 
 ANGLES_DEG = (-45.0, -15.0, 15.0, 45.0)
@@ -49,11 +50,7 @@ def doa_spectrum(trials=200, seed=0, m=4, k=16, snr_db=20.0, angles_deg=ANGLES_D
 
 
 def plot_spectrum(report, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(report.examples), figsize=(4 * len(report.examples), 3.4),
+    fig, axes = plotting.subplots(1, len(report.examples), figsize=(4 * len(report.examples), 3.4),
                              sharey=True)
     for ax, (theta, (eta, out)) in zip(np.atleast_1d(axes), report.examples.items()):
         ax.plot(DEFAULT_GRID_DEG, eta / eta.max(), label="coarray DBF")
@@ -63,9 +60,7 @@ def plot_spectrum(report, path):
         ax.set_xlabel("angle (deg)")
     np.atleast_1d(axes)[0].set_ylabel("normalised spectrum")
     np.atleast_1d(axes)[0].legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    plotting.save(fig, path)
 
 
 def doa_speed(trials=50, seed=0, m=4, k=16, snr_db=20.0, progress=None):
@@ -173,11 +168,7 @@ def doa_impairment(trials=500, seed=0, m=4, k=16, snr_db=20.0, rhos=(0.0, 0.25, 
 
 
 def plot_rmse(report, path, x_name, xlabel):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4.2))
+    fig, ax = plotting.subplots(figsize=(6, 4.2))
     for method in dict.fromkeys(r["method"] for r in report.rows):
         rows = [r for r in report.rows if r["method"] == method and r["metric"] == "rmse_deg"]
         ax.semilogy([r["x"] for r in rows], [r["value"] for r in rows], marker="o", label=method)
@@ -186,6 +177,4 @@ def plot_rmse(report, path, x_name, xlabel):
     ax.set_title(report.experiment)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    plotting.save(fig, path)
