@@ -40,3 +40,35 @@ def test_isl_of_a_uniform_beam():
     assert 0.08 < isl(weights, np.arange(n), 0.0) < 0.12
     # A wide beam spreads energy outside the first-null lobe: larger ISL.
     assert isl(gs_narrow_beam(np.arange(n), -0.25, 0.25), np.arange(n), 0.0) > 0.3
+
+
+def test_fft_isl_matches_the_integral():
+    from gnuradio.beamalign.chanest import group_isl
+    for members in (np.arange(8), np.array([0, 3, 4, 9, 10, 15])):
+        weights = np.ones(len(members)) / np.sqrt(len(members))
+        assert group_isl(members) == pytest.approx(isl(weights, members, 0.0), rel=1e-2)
+
+
+def test_eda_lowers_the_worst_isl_and_respects_the_srl_bound(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from gnuradio.beamalign.chanest import eda_grouping
+
+    free = eda_grouping(np.arange(16), 2, population=30, generations=12, rng=0)
+    assert free.max_isl < 0.8 * free.initial_max_isl
+    assert sorted(np.concatenate(free.groups).tolist()) == list(range(16))
+    assert [len(g) for g in free.groups] == [8, 8]
+    bound = 0.03
+    held = eda_grouping(np.arange(16), 2, population=30, generations=12, rng=0, srl_bound=bound)
+    assert max(held.srls) <= bound
+
+    out = tmp_path / "grouping.json"
+    run = subprocess.run([sys.executable, "-m", "gnuradio.beamalign.cli", "eda", "--antennas",
+                          "12", "--groups", "3", "--population", "20", "--generations", "5",
+                          "--quiet", "--json", str(out), "--png", str(tmp_path / "eda.png")],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    saved = json.loads(out.read_text())
+    assert saved["kind"] == "beamalign.grouping" and len(saved["groups"]) == 3
+    assert (tmp_path / "eda.png").stat().st_size > 10_000

@@ -106,6 +106,48 @@ def cmd_train(args):
     return 0
 
 
+def cmd_eda(args):
+    import numpy as np
+    from tqdm import tqdm
+
+    from .bench import plotting
+    from .chanest import eda_grouping, pattern
+    from .fileio import write_json_atomic
+
+    positions = np.arange(args.antennas)
+    result = eda_grouping(positions, args.groups, args.population, args.generations,
+                          snr_db=args.snr_db, srl_bound=args.srl_bound, rng=args.seed,
+                          progress=None if args.quiet else (lambda it: tqdm(it, desc="eda")))
+    print(f"max group ISL: {result.initial_max_isl:.3f} (interleaved) -> {result.max_isl:.3f} "
+          f"after {args.generations} generations")
+    for g, (members, limit) in enumerate(zip(result.groups, result.srls)):
+        print(f"group {g}: antennas {members.tolist()}  SRL {limit:.4f}")
+    if args.json:
+        write_json_atomic(args.json, {
+            "kind": "beamalign.grouping", "schema_version": 1, "antennas": args.antennas,
+            "groups": [m.tolist() for m in result.groups], "max_isl": result.max_isl,
+            "initial_max_isl": result.initial_max_isl, "srl": result.srls,
+            "history": result.history, "snr_db": args.snr_db, "srl_bound": args.srl_bound,
+            "seed": args.seed})
+    if args.png:
+        fig, (left, right) = plotting.subplots(1, 2, figsize=(10, 4))
+        left.plot(np.arange(1, len(result.history) + 1), result.history)
+        left.set_xlabel("generation")
+        left.set_ylabel("max group ISL")
+        left.grid(True, alpha=0.3)
+        u = np.linspace(-1, 1, 2001)
+        for g, members in enumerate(result.groups):
+            weights = np.ones(len(members)) / np.sqrt(len(members))
+            right.plot(u, 10 * np.log10(np.maximum(pattern(weights, members, u), 1e-6)),
+                       label=f"group {g}")
+        right.set_xlabel("u")
+        right.set_ylabel("pattern (dB)")
+        right.set_ylim(-30, 10)
+        right.legend()
+        plotting.save(fig, args.png)
+    return 0
+
+
 def cmd_bench(args):
     if args.experiment == "speed":
         from .bench import speed
@@ -203,6 +245,17 @@ def build_parser():
     train.add_argument("--steps", type=int, default=50, help="batches per epoch")
     train.add_argument("--batch", type=int, default=100)
     train.set_defaults(func=cmd_train)
+
+    eda = sub.add_parser("eda", help="antenna grouping by EDA (min-max ISL, SRL bound)")
+    _common(eda)
+    eda.add_argument("--antennas", type=int, default=32, help="horizontal elements")
+    eda.add_argument("--groups", type=int, default=4)
+    eda.add_argument("--population", type=int, default=100)
+    eda.add_argument("--generations", type=int, default=60)
+    eda.add_argument("--snr-db", type=float, default=10.0, help="SNR of the SRL")
+    eda.add_argument("--srl-bound", type=float, default=None,
+                     help="largest SRL a group may have (none: unconstrained)")
+    eda.set_defaults(func=cmd_eda)
 
     bench = sub.add_parser("bench", help="run an experiment, write JSON")
     bench.add_argument("experiment", choices=("speed", "align-snr", "align-nlos",
