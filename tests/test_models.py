@@ -36,14 +36,30 @@ def test_training_writes_a_model_with_its_sidecar(trained):
     assert u.shape == (3,) and np.all(np.abs(u) <= 1)
 
 
-@pytest.mark.parametrize("path, name", [(DEFAULT_QSSR_NET, "qssr-net"),
-                                        (DEFAULT_SR_BSNET, "sr-bsnet")])
+SHIPPED = [(path, "qssr-net") for path in sorted(DEFAULT_QSSR_NET.parent.glob("qssr_net*.safetensors"))]
+SHIPPED.append((DEFAULT_SR_BSNET, "sr-bsnet"))
+
+
+@pytest.mark.parametrize("path, name", SHIPPED, ids=[p.stem for p, _ in SHIPPED])
 def test_the_shipped_models_say_how_they_were_trained(path, name):
     sidecar = json.loads(path.with_suffix(".json").read_text())
     assert sidecar["training"]["command"].startswith(f"beamalign train {name}")
     assert sidecar["architecture"]["name"] == name
     cls = QSSRNet if name == "qssr-net" else SRBSNet
     cls.load(path)
+    if path.stem.startswith("qssr_net_"):  # a size-specific network says its size
+        nt, nr = map(int, path.stem.split("_")[-1].split("x"))
+        assert (sidecar["training"]["scenario"]["nt"], sidecar["training"]["scenario"]["nr"]) == (nt, nr)
+
+
+def test_each_link_size_finds_its_network():
+    from gnuradio.beamalign.align.strategies import default_qssr_net, qssr_net_path
+    assert default_qssr_net(64, 16) == DEFAULT_QSSR_NET
+    assert default_qssr_net(8, 4) == DEFAULT_QSSR_NET  # none trained: the 64 x 16 network
+    for path, _ in SHIPPED[:-1]:
+        if path.stem.startswith("qssr_net_"):
+            nt, nr = map(int, path.stem.split("_")[-1].split("x"))
+            assert qssr_net_path(nt, nr) == path == default_qssr_net(nt, nr)
 
 
 def test_sr_bsnet_training_writes_a_model_that_picks_pairs(tmp_path):

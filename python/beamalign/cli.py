@@ -92,10 +92,10 @@ def cmd_align(args):
 
 
 def cmd_train(args):
-    from .align.strategies import DEFAULT_QSSR_NET, DEFAULT_SR_BSNET
+    from .align.strategies import DEFAULT_SR_BSNET, qssr_net_path
     if args.model == "qssr-net":
         from .models.train_qssr_net import train
-        default_out, default_epochs = DEFAULT_QSSR_NET, 150
+        default_out, default_epochs = qssr_net_path(args.nt, args.nr), 150
     else:
         from .models.train_sr_bsnet import train
         default_out, default_epochs = DEFAULT_SR_BSNET, 150

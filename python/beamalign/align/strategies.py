@@ -131,7 +131,20 @@ class QSSR(HierarchicalSearch):
 
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
-DEFAULT_QSSR_NET = MODEL_DIR / "qssr_net.safetensors"
+DEFAULT_QSSR_NET = MODEL_DIR / "qssr_net.safetensors"  # trained for 64 x 16
+
+
+def qssr_net_path(nt, nr):
+    """Where the shipped network for an nt x nr link lives."""
+    if (nt, nr) == (64, 16):
+        return DEFAULT_QSSR_NET
+    return MODEL_DIR / f"qssr_net_{nt}x{nr}.safetensors"
+
+
+def default_qssr_net(nt, nr):
+    """The shipped network for an nt x nr link, or the 64 x 16 one when none was trained."""
+    sized = qssr_net_path(nt, nr)
+    return sized if sized.exists() else DEFAULT_QSSR_NET
 DEFAULT_SR_BSNET = MODEL_DIR / "sr_bsnet.safetensors"
 
 
@@ -148,7 +161,7 @@ class QSSRNet(QSSR):
         super().__init__(nt, nr, beam_norm)
         from ..models.qssr_net import QSSRNet as Network
 
-        self.model_path = Path(model) if model else DEFAULT_QSSR_NET
+        self.model_path = Path(model) if model else default_qssr_net(nt, nr)
         self.network = Network.load(self.model_path)
 
     def _finish_side(self, side, layers, descent):
