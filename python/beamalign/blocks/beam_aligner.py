@@ -194,6 +194,23 @@ class beam_aligner(gr.basic_block):
             self._bad.add(what)
             self.logger.warn(what)
 
+    def load_calibration(self, tx_path, rx_path):
+        """Compensates the beams with calibration files (method "qssr-net-impair").
+
+        Both files are checked before either is used: on any error FileFormatError is
+        raised and the compensation in force stays.
+        """
+        from ..arrays.calibration import load_calibration
+
+        if not hasattr(self.strategy, "set_estimates"):
+            raise ValueError(f"method {self.method!r} does not compensate beams; "
+                             "use 'qssr-net-impair'")
+        tx = load_calibration(tx_path, num_elements=self.nt, side="tx")
+        rx = load_calibration(rx_path, num_elements=self.nr, side="rx")
+        with self._lock:
+            self.strategy.set_estimates(tx.as_impairment(), rx.as_impairment())
+        return tx, rx
+
     def wait_results(self, count, timeout):
         """Waits until `count` results are in; returns whether they arrived in time."""
         with self.finished:
