@@ -106,6 +106,39 @@ def cmd_train(args):
     return 0
 
 
+def cmd_calibrate(args):
+    import numpy as np
+    from tqdm import tqdm
+
+    from .arrays.impairments import AngleDependentPhaseError
+    from .hw.chamber import (SimulatedChamber, chamber_run, plot_phase_errors,
+                             write_chamber_calibration)
+    from .hw.positioner import open_positioner
+
+    if not args.chamber:
+        raise SystemExit("only --chamber runs exist so far (online calibration is not built)")
+    start, stop, step = args.angles
+    angles = np.round(np.arange(start, stop + step / 2, step), 6)
+    # The array under test is simulated: a chamber-like error profile drawn from --seed.
+    truth = AngleDependentPhaseError.sample(args.antennas, args.subcarriers, rng=args.seed)
+    chamber = SimulatedChamber(truth, args.snr_db, rng=args.seed + 1)
+    positioner = open_positioner(args.positioner)
+    try:
+        table = chamber_run(positioner, chamber.measure, angles, args.state,
+                            progress=None if args.quiet else (lambda it: tqdm(it, desc="angles")))
+    finally:
+        positioner.close()
+    write_chamber_calibration(args.out, table, args.array_id, f"chamber {args.positioner}")
+    expected = np.stack([truth.phase(angles, k) for k in range(args.subcarriers)], axis=-1)
+    error = np.angle(np.exp(1j * (table.table_rad - expected)))
+    print(f"measured {len(angles)} angles x {args.antennas} antennas x {args.subcarriers} "
+          f"subcarriers; RMS error against the simulated truth {np.degrees(np.sqrt(np.mean(error ** 2))):.2f} deg")
+    print(f"wrote {args.out}")
+    if args.png:
+        plot_phase_errors(table, args.png)
+    return 0
+
+
 def cmd_eda(args):
     import numpy as np
     from tqdm import tqdm
@@ -245,6 +278,21 @@ def build_parser():
     train.add_argument("--steps", type=int, default=50, help="batches per epoch")
     train.add_argument("--batch", type=int, default=100)
     train.set_defaults(func=cmd_train)
+
+    calibrate = sub.add_parser("calibrate", help="chamber calibration run, writes a calibration file")
+    _common(calibrate)
+    calibrate.add_argument("--chamber", action="store_true", help="step a turntable")
+    calibrate.add_argument("--positioner", default="sim", help="'sim' or 'tcp://host:port'")
+    calibrate.add_argument("--angles", type=float, nargs=3, default=[-60.0, 60.0, 5.0],
+                           metavar=("START", "STOP", "STEP"))
+    calibrate.add_argument("--antennas", type=int, default=4)
+    calibrate.add_argument("--subcarriers", type=int, default=16)
+    calibrate.add_argument("--snr-db", type=float, default=30.0)
+    calibrate.add_argument("--array-id", default="sim-array")
+    calibrate.add_argument("--state", default="chamber-state.json",
+                           help="progress file: a rerun resumes from it")
+    calibrate.add_argument("--out", default="calibration.json")
+    calibrate.set_defaults(func=cmd_calibrate)
 
     eda = sub.add_parser("eda", help="antenna grouping by EDA (min-max ISL, SRL bound)")
     _common(eda)
