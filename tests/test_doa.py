@@ -3,16 +3,11 @@ import numpy as np
 import pytest
 
 from gnuradio.beamalign.doa import (DEFAULT_GRID_DEG, CoarraySpectrum, half_power_beamwidth,
-                                    sample_covariance, scg_reference)
+                                    sample_covariance, scg_reference, simulate_snapshots)
 
 
 def _snapshots(theta_deg, m=4, k=16, snr_db=20.0, seed=0):
-    rng = np.random.default_rng(seed)
-    a = np.exp(1j * np.pi * np.arange(m) * np.sin(np.deg2rad(theta_deg)))
-    s = (rng.standard_normal(k) + 1j * rng.standard_normal(k)) / np.sqrt(2)
-    n = (rng.standard_normal((m, k)) + 1j * rng.standard_normal((m, k))) * np.sqrt(
-        10 ** (-snr_db / 10) / 2)
-    return a[:, None] * s[None, :] + n
+    return simulate_snapshots(np.random.default_rng(seed), theta_deg, m, k, snr_db)
 
 
 def _coarray_manifold(m, grid_deg):

@@ -110,7 +110,7 @@ def saleh_valenzuela(batch, nt, nr, num_paths=3, profile="los", rng=None,
     return channels
 
 
-def optimum_power(channels, grid=None):
+def optimum_power(channels):
     """Best |w^H H f|^2 with single-path-steered unit-norm beams: the known-angle bound.
 
     Steers both sides at the strongest path's angles (the "known AoD & AoA" oracle of

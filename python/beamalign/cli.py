@@ -20,6 +20,7 @@ def _db(power):
 
 
 def cmd_sweep(args):
+    from . import codebooks
     from .flowgraphs import rsrp_sweep
 
     tb = rsrp_sweep(nt=args.nt, nr=args.nr, snr_db=args.snr_db, num_paths=args.paths,
@@ -27,10 +28,8 @@ def cmd_sweep(args):
     result = tb.run_sweep(timeout=args.timeout)
     info = tb.channel_info.messages[-1]
     h = np.asarray(info["h"]).reshape(args.nr, args.nt)
-    from . import codebooks
-    book = codebooks.dft_codebook(args.nt)
     angles = codebooks.dft_angles(args.nt)
-    true_power = np.abs(book.conj() @ h[0].conj()) ** 2  # |w^H H f| with w = e_0
+    true_power = np.abs(codebooks.dft_codebook(args.nt) @ h[0]) ** 2  # |w^H H f|^2, w = e_0
     powers = np.asarray(result["powers"])
     strongest = int(np.argmax(np.abs(info["gains"])))
     u_true = float(info["u_tx"][strongest])

@@ -49,6 +49,24 @@ def write_json_atomic(path, document):
         raise
 
 
+def numeric_vector(document, key, where, length=None):
+    """A finite numeric field of a document as a float array; FileFormatError names it."""
+    import numpy as np
+
+    if key not in document:
+        raise FileFormatError(f"{where}: missing field '{key}'")
+    try:
+        values = np.asarray(document[key], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise FileFormatError(f"{where}: field '{key}' is not numeric") from None
+    if not np.all(np.isfinite(values)):
+        raise FileFormatError(f"{where}: field '{key}' holds NaN or Inf")
+    if length is not None and values.shape != (length,):
+        raise FileFormatError(f"{where}: field '{key}' has shape {values.shape}, "
+                              f"expected ({length},)")
+    return values
+
+
 def read_json(path, kind, schema_version):
     """Reads a versioned JSON document of the given kind or raises FileFormatError."""
     path = Path(path)

@@ -57,10 +57,9 @@ class HierarchicalSearch:
             beams = layer[children]  # (B, ary, N)
             other = np.broadcast_to(fixed[:, None, :], (batch, self.ary, fixed.shape[-1]))
             tx, rx = (beams, other) if side == "tx" else (other, beams)
-            ids = children
             powers = yield Probe(tx=tx, rx=rx, side=side, layer=depth,
-                                 tx_ids=ids if side == "tx" else None,
-                                 rx_ids=ids if side == "rx" else None)
+                                 tx_ids=children if side == "tx" else None,
+                                 rx_ids=children if side == "rx" else None)
             history.append((codebooks.dft_angles(layer.shape[0])[children], powers))
             parent = children[rows[:, 0], np.argmax(powers, axis=1)]
         return Descent(parent, powers, children, history)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..fileio import FileFormatError, read_json, write_json_atomic
+from ..fileio import FileFormatError, numeric_vector, read_json, write_json_atomic
 from .impairments import AngleDependentPhaseError, ElementImpairment
 
 CALIBRATION_KIND = "beamalign.calibration"
@@ -79,19 +79,6 @@ def _field(document, key, path, kind):
     return value
 
 
-def _vector(document, key, length, path):
-    try:
-        values = np.asarray(_field(document, key, path, list), dtype=np.float64)
-    except (TypeError, ValueError):
-        raise FileFormatError(f"{path}: field '{key}' is not a list of numbers") from None
-    if values.shape != (length,):
-        raise FileFormatError(f"{path}: field '{key}' has shape {values.shape}, expected "
-                              f"({length},) from field 'num_elements'")
-    if not np.all(np.isfinite(values)):
-        raise FileFormatError(f"{path}: field '{key}' holds NaN or Inf")
-    return values
-
-
 def load_calibration(path, num_elements=None, side=None, array_id=None):
     """Reads and checks a calibration file; FileFormatError names the field at fault."""
     document = read_json(path, CALIBRATION_KIND, CALIBRATION_SCHEMA_VERSION)
@@ -113,7 +100,7 @@ def load_calibration(path, num_elements=None, side=None, array_id=None):
         if table.num_elements != count:
             raise FileFormatError(f"{path}: field 'angle_table' is for {table.num_elements} "
                                   f"elements, expected {count}")
-    return Calibration(file_array, file_side, _vector(document, "phase_rad", count, path),
-                       _vector(document, "position_wl", count, path),
+    return Calibration(file_array, file_side, numeric_vector(document, "phase_rad", path, count),
+                       numeric_vector(document, "position_wl", path, count),
                        str(document.get("source_run", "")), str(document.get("created", "")),
                        table)

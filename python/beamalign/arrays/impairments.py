@@ -13,23 +13,9 @@ then angle-dependent phase, then coupling.
 """
 import numpy as np
 
-from ..fileio import FileFormatError, read_json, write_json_atomic
+from ..fileio import FileFormatError, numeric_vector, read_json, write_json_atomic
 
 IMPAIRMENT_SCHEMA_VERSION = 1
-
-
-def _vector(document, key, length=None, where="impairment"):
-    if key not in document:
-        raise FileFormatError(f"{where}: missing field '{key}'")
-    try:
-        values = np.asarray(document[key], dtype=np.float64)
-    except (TypeError, ValueError):
-        raise FileFormatError(f"{where}: field '{key}' is not numeric") from None
-    if not np.all(np.isfinite(values)):
-        raise FileFormatError(f"{where}: field '{key}' holds NaN or Inf")
-    if length is not None and values.shape != (length,):
-        raise FileFormatError(f"{where}: field '{key}' has shape {values.shape}, expected ({length},)")
-    return values
 
 
 class ElementImpairment:
@@ -77,8 +63,8 @@ class ElementImpairment:
 
     @classmethod
     def from_dict(cls, document, where="impairment"):
-        phase = _vector(document, "phase_rad", where=where)
-        return cls(phase, _vector(document, "position_wl", len(phase), where))
+        phase = numeric_vector(document, "phase_rad", where)
+        return cls(phase, numeric_vector(document, "position_wl", where, len(phase)))
 
 
 class AngleDependentPhaseError:
@@ -163,7 +149,7 @@ class AngleDependentPhaseError:
 
     @classmethod
     def from_dict(cls, document, where="impairment"):
-        grid = _vector(document, "grid_deg", where=where)
+        grid = numeric_vector(document, "grid_deg", where)
         try:
             table = np.asarray(document["table_rad"], dtype=np.float64)
         except KeyError:
@@ -206,8 +192,8 @@ class MutualCoupling:
 
     @classmethod
     def from_dict(cls, document, where="impairment"):
-        re = _vector(document, "coefficients_re", where=where)
-        im = _vector(document, "coefficients_im", len(re), where)
+        re = numeric_vector(document, "coefficients_re", where)
+        im = numeric_vector(document, "coefficients_im", where, len(re))
         if "num_elements" not in document:
             raise FileFormatError(f"{where}: missing field 'num_elements'")
         return cls(re + 1j * im, int(document["num_elements"]))

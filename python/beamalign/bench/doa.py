@@ -14,10 +14,6 @@ from .report import Report
 ANGLES_DEG = (-45.0, -15.0, 15.0, 45.0)
 
 
-def _snapshots(rng, theta_deg, m, k, snr_db, impairment=None):
-    return simulate_snapshots(rng, theta_deg, m, k, snr_db, impairment)
-
-
 def doa_spectrum(trials=200, seed=0, m=4, k=16, snr_db=20.0, angles_deg=ANGLES_DEG,
                  progress=None):
     """Fig. 1c-like: half-power beamwidth and peak error of coarray DBF and SCG."""
@@ -30,7 +26,7 @@ def doa_spectrum(trials=200, seed=0, m=4, k=16, snr_db=20.0, angles_deg=ANGLES_D
         widths = {"dbf": [], "scg": []}
         errors = {"dbf": [], "scg": []}
         for trial in range(trials):
-            eta = spectrum.dbf(sample_covariance(_snapshots(rng, theta, m, k, snr_db)))
+            eta = spectrum.dbf(sample_covariance(simulate_snapshots(rng, theta, m, k, snr_db)))
             out = spectrum.scg(eta)
             for method, spec in (("dbf", eta), ("scg", out)):
                 widths[method].append(half_power_beamwidth(spec, DEFAULT_GRID_DEG))
@@ -74,9 +70,9 @@ def doa_speed(trials=50, seed=0, m=4, k=16, snr_db=20.0, progress=None):
     try:
         rng = np.random.default_rng(seed)
         spectrum = CoarraySpectrum(m)
-        inputs = [spectrum.dbf(sample_covariance(_snapshots(rng, -15.0, m, k, snr_db)))
+        inputs = [spectrum.dbf(sample_covariance(simulate_snapshots(rng, -15.0, m, k, snr_db)))
                   for _ in range(trials)]
-        snaps = [_snapshots(rng, -15.0, m, k, snr_db) for _ in range(trials)]
+        snaps = [simulate_snapshots(rng, -15.0, m, k, snr_db) for _ in range(trials)]
         timings = {}
         start = time.perf_counter()
         for h in snaps:
@@ -140,7 +136,7 @@ def doa_snr(trials=500, seed=0, m=4, k=16, rho=1.0, snrs_db=(0, 5, 10, 15, 20, 2
         errors = {method: [] for method in DOA_METHODS}
         thetas = rng.uniform(-60, 60, trials)
         for theta in thetas:
-            for method, estimate in _estimates(spectrum, _snapshots(rng, theta, m, k, snr,
+            for method, estimate in _estimates(spectrum, simulate_snapshots(rng, theta, m, k, snr,
                                                                      impairment)).items():
                 errors[method].append(estimate - theta)
         _rmse_rows(report, "snr_db", snr, errors, progress)
@@ -160,7 +156,7 @@ def doa_impairment(trials=500, seed=0, m=4, k=16, snr_db=20.0, rhos=(0.0, 0.25, 
     for rho in rhos:
         errors = {method: [] for method in DOA_METHODS}
         for theta in rng.uniform(-60, 60, trials):
-            h = _snapshots(rng, theta, m, k, snr_db, profile.with_rho(rho))
+            h = simulate_snapshots(rng, theta, m, k, snr_db, profile.with_rho(rho))
             for method, estimate in _estimates(spectrum, h).items():
                 errors[method].append(estimate - theta)
         _rmse_rows(report, "rho", rho, errors, progress)
