@@ -114,8 +114,10 @@ def cmd_calibrate(args):
                              write_chamber_calibration)
     from .hw.positioner import open_positioner
 
-    if not args.chamber:
-        raise SystemExit("only --chamber runs exist so far (online calibration is not built)")
+    if args.online == args.chamber:
+        raise SystemExit("choose one of --online and --chamber")
+    if args.online:
+        return _calibrate_online(args)
     start, stop, step = args.angles
     angles = np.round(np.arange(start, stop + step / 2, step), 6)
     # The array under test is simulated: a chamber-like error profile drawn from --seed.
@@ -135,6 +137,57 @@ def cmd_calibrate(args):
     print(f"wrote {args.out}")
     if args.png:
         plot_phase_errors(table, args.png)
+    return 0
+
+
+def _calibrate_online(args):
+    """Alg. 2 of seed 000 on a simulated impaired link; writes tx and rx calibration files."""
+    import numpy as np
+    from tqdm import tqdm
+
+    from . import channels
+    from .align.self_calibration import SelfCalibrator, calibrate_online, residual_phase_rms
+    from .align.strategies import CompensatedQSSRNet
+    from .arrays.calibration import Calibration, save_calibration
+    from .arrays.impairments import ElementImpairment
+    from .bench.align import evaluate_strategy, mean_power_db
+
+    rng = np.random.default_rng(args.seed)
+    tx_true = ElementImpairment.sample(args.nt, args.sigma_d, args.sigma_p, rng)
+    rx_true = ElementImpairment.sample(args.nr, args.sigma_d, args.sigma_p, rng)
+
+    def draw(n, generator):
+        return channels.saleh_valenzuela(n, args.nt, args.nr, 3, "los", rng=generator,
+                                         tx_impairment=tx_true, rx_impairment=rx_true)
+
+    held_out = draw(args.eval_trials, np.random.default_rng(args.seed + 1))
+    strategy = CompensatedQSSRNet(args.nt, args.nr)
+    before = mean_power_db(evaluate_strategy(strategy, held_out, args.snr_db, rng=rng)[0])[0]
+    calibrator = SelfCalibrator(args.nt, args.nr)
+    bar = None if args.quiet else tqdm(total=args.updates, desc="updates")
+
+    def tick(index, step, alignment, chans):
+        if bar:
+            bar.update()
+            bar.set_postfix(loss=f"{step.loss_after:.5f}")
+
+    tx_est, rx_est = calibrate_online(strategy, calibrator, draw, args.snr_db, args.updates,
+                                      args.batch, rng=rng, callback=tick)
+    if bar:
+        bar.close()
+    after = mean_power_db(evaluate_strategy(strategy, held_out, args.snr_db, rng=rng)[0])[0]
+    print(f"{args.updates} updates of {args.batch} alignments at {args.snr_db:g} dB: "
+          f"power {before:.3f} dB uncalibrated -> {after:.3f} dB calibrated "
+          f"({args.eval_trials} held-out channels)")
+    for side, estimate, truth in (("tx", tx_est, tx_true), ("rx", rx_est, rx_true)):
+        none = ElementImpairment.ideal(truth.num_elements)
+        print(f"{side}: residual phase RMS {np.degrees(residual_phase_rms(estimate, truth)):.2f} deg "
+              f"(uncalibrated {np.degrees(residual_phase_rms(none, truth)):.2f} deg)")
+        path = f"{args.out}.{side}.json"
+        save_calibration(path, Calibration(args.array_id, side, estimate.phase_rad,
+                                           estimate.position_wl,
+                                           source_run=f"online seed {args.seed} snr {args.snr_db:g} dB"))
+        print(f"wrote {path}")
     return 0
 
 
@@ -196,9 +249,11 @@ def cmd_bench(args):
         run, default_trials = {"align-snr": (align.align_snr, 200000),
                                "align-nlos": (align.align_nlos, 200000),
                                "align-antennas": (align.align_antennas, 50000),
-                               "align-error": (align.align_error, 2000)}[args.experiment]
-        report = run(trials=args.trials or default_trials, seed=args.seed, model=args.model,
-                     progress=None if args.quiet else print)
+                               "align-error": (align.align_error, 2000),
+                               "align-impair": (align.align_impair, 20000)}[args.experiment]
+        extra = {} if args.experiment == "align-impair" else {"model": args.model}
+        report = run(trials=args.trials or default_trials, seed=args.seed,
+                     progress=None if args.quiet else print, **extra)
         report.write(args.json)
         if args.png:
             if args.experiment == "align-error":
@@ -207,6 +262,14 @@ def cmd_bench(args):
                 align.plot_power(report, args.png, "nt", "Tx antennas Nt")
             else:
                 align.plot_power(report, args.png)
+        return 0
+    if args.experiment == "calibration-epochs":
+        from .bench import align
+        report = align.calibration_epochs(trials=args.trials or 4000, seed=args.seed,
+                                          progress=None if args.quiet else print)
+        report.write(args.json)
+        if args.png:
+            align.plot_epochs(report, args.png)
         return 0
     if args.experiment.startswith("doa-"):
         from .bench import doa
@@ -278,9 +341,22 @@ def build_parser():
     train.add_argument("--batch", type=int, default=100)
     train.set_defaults(func=cmd_train)
 
-    calibrate = sub.add_parser("calibrate", help="chamber calibration run, writes a calibration file")
+    calibrate = sub.add_parser("calibrate", help="online self-calibration or a chamber run; "
+                                                 "writes calibration files")
     _common(calibrate)
+    calibrate.add_argument("--online", action="store_true",
+                           help="self-calibrate a simulated impaired link (seed 000 Alg. 2)")
     calibrate.add_argument("--chamber", action="store_true", help="step a turntable")
+    calibrate.add_argument("--nt", type=int, default=64, help="Tx antennas (online)")
+    calibrate.add_argument("--nr", type=int, default=16, help="Rx antennas (online)")
+    calibrate.add_argument("--updates", type=int, default=300, help="calibration updates (online)")
+    calibrate.add_argument("--batch", type=int, default=64, help="alignments per update (online)")
+    calibrate.add_argument("--sigma-d", type=float, default=0.05,
+                           help="position error std, wavelengths (online)")
+    calibrate.add_argument("--sigma-p", type=float, default=0.1 * 3.141592653589793,
+                           help="phase error std, radians (online)")
+    calibrate.add_argument("--eval-trials", type=int, default=4000,
+                           help="held-out channels for the power before/after (online)")
     calibrate.add_argument("--positioner", default="sim", help="'sim' or 'tcp://host:port'")
     calibrate.add_argument("--angles", type=float, nargs=3, default=[-60.0, 60.0, 5.0],
                            metavar=("START", "STOP", "STEP"))
@@ -290,7 +366,8 @@ def build_parser():
     calibrate.add_argument("--array-id", default="sim-array")
     calibrate.add_argument("--state", default="chamber-state.json",
                            help="progress file: a rerun resumes from it")
-    calibrate.add_argument("--out", default="calibration.json")
+    calibrate.add_argument("--out", default="calibration.json",
+                           help="chamber: the file; online: prefix of PREFIX.tx.json, PREFIX.rx.json")
     calibrate.set_defaults(func=cmd_calibrate)
 
     eda = sub.add_parser("eda", help="antenna grouping by EDA (min-max ISL, SRL bound)")
@@ -307,12 +384,14 @@ def build_parser():
     bench = sub.add_parser("bench", help="run an experiment, write JSON")
     bench.add_argument("experiment", choices=("speed", "align-snr", "align-nlos",
                                               "align-antennas", "align-error",
+                                              "align-impair", "calibration-epochs",
                                               "doa-spectrum", "doa-speed", "doa-snr",
                                               "doa-impairment"))
     _common(bench)
     bench.add_argument("--trials", type=int, default=None,
                        help="Monte Carlo trials (align-snr, align-nlos: 200000, for 95 %% "
-                            "intervals under 0.1 dB; align-antennas 50000; align-error 2000)")
+                            "intervals under 0.1 dB; align-antennas 50000; align-error 2000; "
+                            "align-impair 20000; calibration-epochs 4000 held-out channels)")
     bench.add_argument("--samples", type=int, default=50_000_000,
                        help="samples per flowgraph run (speed)")
     bench.add_argument("--dwell", type=int, nargs="+", default=[64, 1024, 16384],

@@ -56,25 +56,29 @@ class alignment(gr.top_block):
     """
 
     def __init__(self, method="qssr", nt=64, nr=16, snr_db=20.0, num_paths=3, profile="los",
-                 dwell=64, beam_norm="unit", seed=0, model="", verbose=False):
+                 dwell=64, beam_norm="unit", seed=0, model="", verbose=False,
+                 self_calibrate_every=0):
         gr.top_block.__init__(self, "alignment")
         from .blocks.beam_aligner import beam_aligner
 
         pilot = zadoff_chu(dwell)
         self.source = sim_array_source(nt, nr, snr_db, num_paths, profile, pilot, seed)
         self.meter = rsrp_meter("pilot", pilot, 0, dwell, 0.0, False)
-        self.aligner = beam_aligner(method, nt, nr, beam_norm, model=model, verbose=verbose)
+        self.aligner = beam_aligner(method, nt, nr, beam_norm, model=model, verbose=verbose,
+                                    self_calibrate_every=self_calibrate_every)
         self.connect(self.source, self.meter)
         self.msg_connect(self.meter, "rsrp", self.aligner, "rsrp")
         self.msg_connect(self.aligner, "beam_cmd", self.source, "beam_cmd")
         self.msg_connect(self.source, "channel_info", self.aligner, "channel_info")
 
-    def align(self, channel=None, timeout=60.0):
-        """One alignment on a new channel (a PathChannels of one trial, or a fresh draw)."""
+    def align(self, channel=None, timeout=60.0, **channel_fields):
+        """One alignment on a new channel (a PathChannels of one trial, or a fresh draw);
+        channel_fields go into the source's `channel` message too (true impairments)."""
         from .blocks.messages import dict_to_pmt
 
         fields = {} if channel is None else {"gains": channel.gains[0], "u_tx": channel.u_tx[0],
                                              "u_rx": channel.u_rx[0]}
+        fields.update(channel_fields)
         done = len(self.aligner.results)
         self.source.to_basic_block()._post(pmt.intern("channel"), dict_to_pmt(fields))
         self.aligner.to_basic_block()._post(pmt.intern("start"), pmt.PMT_T)

@@ -28,6 +28,11 @@ def evaluate(method, chans, snr_db, dwell=64, beam_norm="unit", model=None, rng=
     # `model` names QSSR-Net weights; the other learned methods use their shipped files.
     strategy = make_strategy(method, chans.nt, chans.nr, beam_norm,
                              model if method == "qssr-net" else None)
+    return evaluate_strategy(strategy, chans, snr_db, dwell, rng, chunk)
+
+
+def evaluate_strategy(strategy, chans, snr_db, dwell=64, rng=None, chunk=5000):
+    """evaluate() for a strategy object (one carrying compensation, for instance)."""
     powers, u_tx, u_rx = [], [], []
     for start in range(0, len(chans), chunk):
         part = chans[start:start + chunk]
@@ -117,6 +122,142 @@ def align_error(trials=2000, seed=0, nt=64, nr=16, snr_db=25.0, paths=3, dwell=6
     return report
 
 
+def _impaired_pair(trials, nt, nr, paths, tx_impairment, rx_impairment, seed):
+    """The same paths (gains, angles) on an impaired and on an ideal array."""
+    impaired = channels.saleh_valenzuela(trials, nt, nr, paths, "los", rng=seed,
+                                         tx_impairment=tx_impairment, rx_impairment=rx_impairment)
+    return impaired, channels.saleh_valenzuela(trials, nt, nr, paths, "los", rng=seed)
+
+
+def _self_calibrate(nt, nr, snr_db, updates, batch, paths, tx_true, rx_true, dwell, rng,
+                    evaluate_every=0, evaluate_on=None, progress=None):
+    """Runs Alg. 2 for `updates` updates; returns (strategy, calibrator, curve) where
+    curve holds (update, power_db) on evaluate_on every evaluate_every updates."""
+    from ..align.self_calibration import SelfCalibrator, calibrate_online
+    from ..align.strategies import CompensatedQSSRNet
+
+    strategy = CompensatedQSSRNet(nt, nr)
+    calibrator = SelfCalibrator(nt, nr)
+    curve = []
+
+    def draw(n, generator):
+        return channels.saleh_valenzuela(n, nt, nr, paths, "los", rng=generator,
+                                         tx_impairment=tx_true, rx_impairment=rx_true)
+
+    def record(index, step, alignment, chans):
+        done = index + 1
+        if evaluate_every and (done % evaluate_every == 0 or index == 0):
+            strategy.set_estimates(*calibrator.estimates())
+            powers = evaluate_strategy(strategy, evaluate_on, snr_db, dwell, rng)[0]
+            curve.append((done, mean_power_db(powers)[0]))
+            if progress:
+                progress(f"snr {snr_db:4g} dB  update {done:4d}  loss {step.loss_after:.5f}  "
+                         f"power {curve[-1][1]:.3f} dB")
+
+    calibrate_online(strategy, calibrator, draw, snr_db, updates, batch, dwell, rng, record)
+    return strategy, calibrator, curve
+
+
+def _impairment_params(trials, seed, nt, nr, paths, dwell, sigma_d, sigma_p, updates, batch):
+    return {"trials": trials, "seed": seed, "nt": nt, "nr": nr, "paths": paths,
+            "dwell": dwell, "sigma_d_wl": sigma_d, "sigma_p_rad": round(sigma_p, 5),
+            "calibration_updates": updates, "calibration_batch": batch,
+            "calibrator": "SelfCalibrator defaults (window 2048, trim 0.2, angles refined)"}
+
+
+def align_impair(trials=20000, seed=0, nt=64, nr=16, snrs_db=SNRS_DB, paths=3, dwell=64,
+                 sigma_d=0.05, sigma_p=0.1 * np.pi, updates=300, batch=64, progress=None):
+    """Fig. 11: power vs SNR on impaired arrays. qssr-net-impair is calibrated online at
+    each SNR (calibration="self"); the same network compensated with the true errors
+    (calibration="true") bounds what any calibration can give."""
+    from ..align.self_calibration import residual_phase_rms
+    from ..align.strategies import CompensatedQSSRNet
+    from ..arrays.impairments import ElementImpairment
+
+    report = Report("align-impair", _impairment_params(trials, seed, nt, nr, paths, dwell,
+                                                       sigma_d, sigma_p, updates, batch))
+    rng = np.random.default_rng(seed)
+    tx_true = ElementImpairment.sample(nt, sigma_d, sigma_p, rng)
+    rx_true = ElementImpairment.sample(nr, sigma_d, sigma_p, rng)
+    impaired, ideal = _impaired_pair(trials, nt, nr, paths, tx_true, rx_true, seed + 1)
+
+    def row(method, snr, powers, **extra):
+        power_db, ci = mean_power_db(powers)
+        report.add(method, "snr_db", snr, "power_db", round(power_db, 3), ci95_db=round(ci, 3),
+                   **extra)
+        if progress:
+            label = method + (f" ({extra['calibration']})" if "calibration" in extra else "")
+            progress(f"snr_db {snr:5g}  {label:28s} {power_db:7.2f} dB (+-{ci:.3f})")
+
+    for snr in snrs_db:
+        row("known-angle", snr, channels.optimum_power(impaired))
+        for method in ("exhaustive", "binary", "qssr", "qssr-net"):
+            row(method, snr, evaluate(method, impaired, snr, dwell, rng=rng)[0])
+        row("qssr-net-ideal", snr, evaluate("qssr-net", ideal, snr, dwell, rng=rng)[0])
+        bound = CompensatedQSSRNet(nt, nr, tx_estimate=tx_true, rx_estimate=rx_true)
+        row("qssr-net-impair", snr, evaluate_strategy(bound, impaired, snr, dwell, rng)[0],
+            calibration="true")
+        strategy, calibrator, _ = _self_calibrate(nt, nr, snr, updates, batch, paths, tx_true,
+                                                  rx_true, dwell, rng)
+        row("qssr-net-impair", snr, evaluate_strategy(strategy, impaired, snr, dwell, rng)[0],
+            calibration="self")
+        tx_est, rx_est = calibrator.estimates()
+        for side, estimate, truth in (("tx", tx_est, tx_true), ("rx", rx_est, rx_true)):
+            for label, compared in (("self", estimate),
+                                    ("none", ElementImpairment.ideal(truth.num_elements))):
+                residual = np.degrees(residual_phase_rms(compared, truth))
+                report.add("qssr-net-impair", "snr_db", snr, "residual_phase_rms_deg",
+                           round(residual, 3), side=side, calibration=label)
+            if progress:
+                progress(f"snr_db {snr:5g}  {side} residual phase RMS: "
+                         f"{np.degrees(residual_phase_rms(estimate, truth)):.2f} deg calibrated, "
+                         f"{np.degrees(residual_phase_rms(ElementImpairment.ideal(truth.num_elements), truth)):.2f} deg uncalibrated")
+    return report
+
+
+def calibration_epochs(trials=4000, seed=0, nt=64, nr=16, snrs_db=(10, 20, 30), paths=3,
+                       dwell=64, sigma_d=0.05, sigma_p=0.1 * np.pi, updates=300, batch=64,
+                       every=20, progress=None):
+    """Fig. 12: power of qssr-net-impair vs calibration updates ("epoch" rows), and the
+    first update after which power stays within 0.2 dB of its final value."""
+    from ..arrays.impairments import ElementImpairment
+
+    report = Report("calibration-epochs", dict(
+        _impairment_params(trials, seed, nt, nr, paths, dwell, sigma_d, sigma_p, updates, batch),
+        snrs_db=list(snrs_db), evaluate_every=every))
+    rng = np.random.default_rng(seed)
+    tx_true = ElementImpairment.sample(nt, sigma_d, sigma_p, rng)
+    rx_true = ElementImpairment.sample(nr, sigma_d, sigma_p, rng)
+    impaired, _ = _impaired_pair(trials, nt, nr, paths, tx_true, rx_true, seed + 1)
+    for snr in snrs_db:
+        _, _, curve = _self_calibrate(nt, nr, snr, updates, batch, paths, tx_true, rx_true,
+                                      dwell, rng, every, impaired, progress)
+        for update, power_db in curve:
+            report.add("qssr-net-impair", "epoch", update, "power_db", round(power_db, 3),
+                       snr_db=snr)
+        final = curve[-1][1]
+        settled = next(u for i, (u, _) in enumerate(curve)
+                       if all(abs(p - final) <= 0.2 for _, p in curve[i:]))
+        report.add("qssr-net-impair", "snr_db", snr, "converged_epoch", settled,
+                   tolerance_db=0.2, final_power_db=round(final, 3))
+        if progress:
+            progress(f"snr {snr:4g} dB: within 0.2 dB of the final {final:.3f} dB from update "
+                     f"{settled}")
+    return report
+
+
+def plot_epochs(report, path):
+    fig, ax = plotting.subplots(figsize=(6, 4.2))
+    for snr in dict.fromkeys(r["snr_db"] for r in report.rows if r["x_name"] == "epoch"):
+        rows = [r for r in report.rows if r["x_name"] == "epoch" and r["snr_db"] == snr]
+        ax.plot([r["x"] for r in rows], [r["value"] for r in rows], marker=".",
+                label=f"SNR {snr:g} dB")
+    ax.set_xlabel("calibration updates")
+    ax.set_ylabel("mean power (dB)")
+    ax.legend()
+    plotting.save(fig, path)
+
+
 def plot_error(report, path):
     methods = [m for m in report.scatter if m != "u_true"]
     fig, axes = plotting.subplots(1, len(methods), figsize=(4 * len(methods), 4), sharey=True)
@@ -131,13 +272,17 @@ def plot_error(report, path):
 
 def plot_power(report, path, x_name="snr_db", xlabel="SNR (dB)"):
     fig, ax = plotting.subplots(figsize=(6, 4.2))
-    methods = dict.fromkeys(r["method"] for r in report.rows)
-    for method in methods:
-        rows = [r for r in report.rows if r["method"] == method and r["metric"] == "power_db"]
-        count = next(r["value"] for r in report.rows
-                     if r["method"] == method and r["metric"] == "measurements")
-        ax.plot([r["x"] for r in rows], [r["value"] for r in rows], marker="o",
-                label=f"{method} ({count} meas.)")
+    power_rows = [r for r in report.rows if r["metric"] == "power_db"]
+    # One line per method (and per calibration, where rows name one).
+    lines = dict.fromkeys((r["method"], r.get("calibration")) for r in power_rows)
+    for method, calibration in lines:
+        rows = [r for r in power_rows
+                if r["method"] == method and r.get("calibration") == calibration]
+        count = next((r["value"] for r in report.rows
+                      if r["method"] == method and r["metric"] == "measurements"), None)
+        label = method + (f", {calibration} calibration" if calibration else "")
+        label += f" ({count} meas.)" if count is not None else ""
+        ax.plot([r["x"] for r in rows], [r["value"] for r in rows], marker="o", label=label)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("mean received power |w^H H f|^2 (dB)")
     params = report.params

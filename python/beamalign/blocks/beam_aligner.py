@@ -34,14 +34,27 @@ class beam_aligner(gr.basic_block):
         period_s: re-align periodically (0: only on `start`)
         model: weight file of a learned method ("" for the shipped one)
         verbose: log each result
+        self_calibrate_every: with method "qssr-net-impair", update the online
+            self-calibration (seed 000 Alg. 2) after every this many alignments and
+            compensate later probes with it (0: off)
     """
 
     def __init__(self, method="qssr", nt=64, nr=16, beam_norm="unit", autostart=False,
-                 period_s=0.0, model="", verbose=True):
+                 period_s=0.0, model="", verbose=True, self_calibrate_every=0):
         gr.basic_block.__init__(self, name="beam_aligner", in_sig=None, out_sig=None)
         # Learned weights load here, so a bad model file fails at construction.
         self.strategy = make_strategy(method, nt, nr, beam_norm, model or None)
         self.method, self.nt, self.nr = method, nt, nr
+        self.self_calibrate_every = int(self_calibrate_every)
+        self.calibrator, self._pending = None, []
+        if self.self_calibrate_every < 0:
+            raise ValueError(f"self_calibrate_every must be >= 0, got {self_calibrate_every}")
+        if self.self_calibrate_every:
+            if not hasattr(self.strategy, "set_estimates"):
+                raise ValueError(f"method {method!r} does not compensate beams; self-calibration "
+                                 "needs 'qssr-net-impair'")
+            from ..align.self_calibration import SelfCalibrator
+            self.calibrator = SelfCalibrator(nt, nr)
         self.autostart, self.period_s = autostart, float(period_s)
         self.verbose = verbose
         self.results = []
@@ -175,9 +188,33 @@ class beam_aligner(gr.basic_block):
             self.logger.info(f"alignment {self.method}: u_tx {result['u_tx']:+.4f}, "
                              f"u_rx {result['u_rx']:+.4f}{power}, "
                              f"{result['measurements']} measurements")
+        self._feed_calibrator(alignment)
         with self.finished:
             self.results.append(result)
             self.finished.notify_all()
+
+    def _feed_calibrator(self, alignment):
+        """Every self_calibrate_every alignments, one Alg. 2 update over them."""
+        if self.calibrator is None:
+            return
+        self._pending.append(alignment)
+        if len(self._pending) < self.self_calibrate_every:
+            return
+        from ..align.probes import Alignment
+
+        batch, self._pending = self._pending, []
+        merged = Alignment(self.method, np.concatenate([a.f for a in batch]),
+                           np.concatenate([a.w for a in batch]),
+                           np.concatenate([a.u_tx for a in batch]),
+                           np.concatenate([a.u_rx for a in batch]), batch[0].measurements,
+                           {key: np.concatenate([a.extras[key] for a in batch])
+                            for key in batch[0].extras})
+        step = self.calibrator.update(merged)
+        # Called with the lock held, between alignments: the next search uses these.
+        self.strategy.set_estimates(*self.calibrator.estimates())
+        if self.verbose:
+            self.logger.info(f"self-calibration update {self.calibrator.updates}: "
+                             f"loss {step.loss_before:.5f} -> {step.loss_after:.5f}")
 
     def _handle_channel_info(self, msg):
         fields = pmt_to_dict(msg)
