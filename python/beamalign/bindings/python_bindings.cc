@@ -17,6 +17,7 @@
 #include <gnuradio/beamalign/qssr.h>
 #include <gnuradio/beamalign/rsrp_meter.h>
 #include <gnuradio/beamalign/sim_array_source.h>
+#include <gnuradio/beamalign/sparse_estimators.h>
 
 namespace py = pybind11;
 using namespace gr::beamalign;
@@ -151,6 +152,33 @@ Args:
     num_beams: K
 Returns:
     estimated u per trial, in [-1, 1)
+)doc");
+
+    m.def(
+        "omp",
+        [](const Eigen::MatrixXcd& phi, const Eigen::VectorXcd& y, int max_atoms,
+           double stop_energy) {
+            sparse_estimate result;
+            {
+                py::gil_scoped_release release; // estimators may run in parallel threads
+                result = omp(phi, y, max_atoms, stop_energy);
+            }
+            return py::make_tuple(result.support, result.coefficients, result.residual_energy);
+        },
+        py::arg("phi"),
+        py::arg("y"),
+        py::arg("max_atoms"),
+        py::arg("stop_energy") = 0.0,
+        R"doc(
+Orthogonal matching pursuit (C++/Eigen): y = Phi x + w.
+
+Args:
+    phi: M x N complex measurement matrix
+    y: M complex observations
+    max_atoms: most atoms to pick
+    stop_energy: stop once ||residual||^2 <= this (0: after max_atoms)
+Returns:
+    (support indices, coefficients on the support, residual energy)
 )doc");
 
     py::class_<coarray_solver>(m, "coarray_solver", R"doc(

@@ -1,0 +1,137 @@
+"""Partially-connected hybrid array of seed 004 and its one-pilot observation.
+
+A UPA of nx (horizontal) x nz (vertical) half-wavelength elements; each RF chain drives
+one vertical sub-array of m elements through constant-modulus phase shifters, so the
+analog combiner W (N x nx*nz/m) is block-diagonal. Element index = ix * nz + iz, and
+the response is a_x(u_h) kron a_z(u_v) with a(u)_n = exp(j pi n u) (unit modulus).
+One pilot in one time slot gives y = W^H (h + n): one sample per RF chain.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from .beams import gs_narrow_beam
+
+
+def _ula(num, u):
+    return np.exp(1j * np.pi * np.multiply.outer(np.asarray(u, np.float64), np.arange(num)))
+
+
+@dataclass(frozen=True)
+class PartiallyConnectedArray:
+    nx: int = 32
+    nz: int = 8
+    m: int = 4
+    u_h_max: float = float(np.sin(np.radians(60.0)))  # horizontal angles within +-60 deg
+    u_v_max: float = 0.5  # vertical angles within +-30 deg
+
+    def __post_init__(self):
+        if self.nx < 1 or self.m < 1 or self.nz % self.m:
+            raise ValueError(f"nz ({self.nz}) must be a positive multiple of m ({self.m})")
+
+    @property
+    def num_elements(self):
+        return self.nx * self.nz
+
+    @property
+    def num_rf(self):
+        return self.num_elements // self.m
+
+    def chain_column(self):
+        """The UPA column (horizontal index) of each RF chain."""
+        return np.arange(self.num_rf) // (self.nz // self.m)
+
+    def response(self, u_h, u_v):
+        """Array responses, shape broadcast(u_h, u_v).shape + (N,)."""
+        u_h, u_v = np.broadcast_arrays(np.asarray(u_h, float), np.asarray(u_v, float))
+        return (_ula(self.nx, u_h)[..., :, None] * _ula(self.nz, u_v)[..., None, :]).reshape(
+            u_h.shape + (self.num_elements,))
+
+    def combiner(self, chain_weights):
+        """W (N x num_rf) from one m-element weight vector per RF chain (num_rf, m)."""
+        chain_weights = np.asarray(chain_weights, np.complex128)
+        if chain_weights.shape != (self.num_rf, self.m):
+            raise ValueError(f"chain weights must be ({self.num_rf}, {self.m}), "
+                             f"got {chain_weights.shape}")
+        w = np.zeros((self.num_elements, self.num_rf), np.complex128)
+        for k, weights in enumerate(chain_weights):
+            start = k * self.m  # chains tile each column's elements in order
+            w[start:start + self.m, k] = weights
+        return w
+
+    def wide_beams(self):
+        """Every chain covers the whole vertical range [-u_v_max, u_v_max]."""
+        beam = gs_narrow_beam(np.arange(self.m), -self.u_v_max, self.u_v_max)
+        return np.tile(beam, (self.num_rf, 1))
+
+    def random_beams(self, rng=None):
+        rng = np.random.default_rng(rng)
+        return np.exp(2j * np.pi * rng.random((self.num_rf, self.m))) / np.sqrt(self.m)
+
+    def groupwise_beams(self, column_groups, num_groups):
+        """Group g's chains cover vertical sub-interval g of the range (seed 004 Sec. III);
+        column_groups gives the group of each UPA column."""
+        column_groups = np.asarray(column_groups)
+        if column_groups.shape != (self.nx,) or column_groups.min() < 0 or \
+                column_groups.max() >= num_groups:
+            raise ValueError(f"column_groups must give each of {self.nx} columns a group "
+                             f"in 0..{num_groups - 1}")
+        edges = np.linspace(-self.u_v_max, self.u_v_max, num_groups + 1)
+        beams = [gs_narrow_beam(np.arange(self.m), edges[g], edges[g + 1])
+                 for g in range(num_groups)]
+        return np.stack([beams[g] for g in column_groups[self.chain_column()]])
+
+    def dictionary(self, oversample=2):
+        """Grid of oversample*nx horizontal x oversample*nz vertical directions over the
+        angular ranges; returns (A (N x G), u_h (G,), u_v (G,))."""
+        u_h = np.linspace(-self.u_h_max, self.u_h_max, oversample * self.nx)
+        u_v = np.linspace(-self.u_v_max, self.u_v_max, oversample * self.nz)
+        grid_h, grid_v = (g.ravel() for g in np.meshgrid(u_h, u_v, indexing="ij"))
+        return self.response(grid_h, grid_v).T, grid_h, grid_v
+
+
+@dataclass
+class MultipathChannel:
+    """h = sum_l g_l a(u_h,l, u_v,l): one LoS path CN(0, 1), the rest CN(0, nlos_power)."""
+
+    gains: np.ndarray
+    u_h: np.ndarray
+    u_v: np.ndarray
+
+    @classmethod
+    def draw(cls, array, num_paths=4, nlos_power=0.1, rng=None):
+        rng = np.random.default_rng(rng)
+        variance = np.full(num_paths, nlos_power)
+        variance[0] = 1.0
+        gains = (rng.standard_normal(num_paths) + 1j * rng.standard_normal(num_paths)) * \
+            np.sqrt(variance / 2)
+        return cls(gains, rng.uniform(-array.u_h_max, array.u_h_max, num_paths),
+                   rng.uniform(-array.u_v_max, array.u_v_max, num_paths))
+
+    def vector(self, array):
+        return self.gains @ array.response(self.u_h, self.u_v)
+
+
+def observe(array, w, h, snr_db, rng=None):
+    """y = W^H (h + n), n ~ CN(0, sigma^2 I), per-antenna SNR = mean |h_n|^2 / sigma^2;
+    returns (y, sigma^2)."""
+    rng = np.random.default_rng(rng)
+    sigma2 = np.mean(np.abs(h) ** 2) / 10 ** (snr_db / 10)
+    noise = np.sqrt(sigma2 / 2) * (rng.standard_normal(h.shape) + 1j * rng.standard_normal(h.shape))
+    return w.conj().T @ (h + noise), sigma2
+
+
+def nmse_db(estimate, truth):
+    return float(10 * np.log10(np.sum(np.abs(estimate - truth) ** 2) / np.sum(np.abs(truth) ** 2)))
+
+
+def omp_estimate(array, w, y, sigma2, oversample=2, max_atoms=None, dictionary=None):
+    """Channel estimate by OMP (C++) on the angle grid; stops at the noise energy."""
+    from ..beamalign_python import omp
+
+    a, _, _ = dictionary if dictionary is not None else array.dictionary(oversample)
+    phi = w.conj().T @ a
+    noise_energy = sigma2 * np.sum(np.abs(w) ** 2)
+    atoms = max_atoms or min(len(y) // 2, phi.shape[1])
+    support, coefficients, _ = omp(phi, y, atoms, noise_energy)
+    return a[:, support] @ coefficients
