@@ -122,9 +122,10 @@ def test_calibrate_online_writes_loadable_files(tmp_path, capsys):
 
     prefix = tmp_path / "online"
     assert main(["calibrate", "--online", "--updates", "3", "--batch", "16", "--eval-trials",
-                 "200", "--quiet", "--out", str(prefix)]) == 0
+                 "200", "--quiet", "--report-every", "2", "--out", str(prefix)]) == 0
     printed = capsys.readouterr().out
     assert "residual phase RMS" in printed and "uncalibrated ->" in printed
+    assert "update     2: loss" in printed
     tx = load_calibration(f"{prefix}.tx.json", num_elements=64, side="tx")
     rx = load_calibration(f"{prefix}.rx.json", num_elements=16, side="rx")
     assert np.all(np.isfinite(tx.phase_rad)) and np.all(np.isfinite(rx.position_wl))

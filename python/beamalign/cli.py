@@ -163,6 +163,7 @@ def _calibrate_online(args):
     held_out = draw(args.eval_trials, np.random.default_rng(args.seed + 1))
     strategy = CompensatedQSSRNet(args.nt, args.nr)
     before = mean_power_db(evaluate_strategy(strategy, held_out, args.snr_db, rng=rng)[0])[0]
+    print(f"update     0: power {before:.3f} dB (uncalibrated)")
     calibrator = SelfCalibrator(args.nt, args.nr)
     bar = None if args.quiet else tqdm(total=args.updates, desc="updates")
 
@@ -170,6 +171,11 @@ def _calibrate_online(args):
         if bar:
             bar.update()
             bar.set_postfix(loss=f"{step.loss_after:.5f}")
+        if args.report_every and (index + 1) % args.report_every == 0:
+            strategy.set_estimates(*calibrator.estimates())
+            power = mean_power_db(evaluate_strategy(strategy, held_out, args.snr_db, rng=rng)[0])[0]
+            line = f"update {index + 1:5d}: loss {step.loss_after:.5f}, power {power:.3f} dB"
+            tqdm.write(line) if bar else print(line)
 
     tx_est, rx_est = calibrate_online(strategy, calibrator, draw, args.snr_db, args.updates,
                                       args.batch, rng=rng, callback=tick)
@@ -355,6 +361,8 @@ def build_parser():
                            help="position error std, wavelengths (online)")
     calibrate.add_argument("--sigma-p", type=float, default=0.1 * 3.141592653589793,
                            help="phase error std, radians (online)")
+    calibrate.add_argument("--report-every", type=int, default=50,
+                           help="print the held-out power every this many updates (online; 0: never)")
     calibrate.add_argument("--eval-trials", type=int, default=4000,
                            help="held-out channels for the power before/after (online)")
     calibrate.add_argument("--positioner", default="sim", help="'sim' or 'tcp://host:port'")
