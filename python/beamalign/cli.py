@@ -145,40 +145,36 @@ def _calibrate_online(args):
     import numpy as np
     from tqdm import tqdm
 
-    from . import channels
-    from .align.self_calibration import SelfCalibrator, calibrate_online, residual_phase_rms
+    from .align.self_calibration import residual_phase_rms
     from .align.strategies import CompensatedQSSRNet
     from .arrays.calibration import Calibration, save_calibration
     from .arrays.impairments import ElementImpairment
-    from .bench.align import evaluate_strategy, mean_power_db
+    from .bench.align import evaluate_strategy, impaired_channels, mean_power_db, self_calibrate
 
     rng = np.random.default_rng(args.seed)
     tx_true = ElementImpairment.sample(args.nt, args.sigma_d, args.sigma_p, rng)
     rx_true = ElementImpairment.sample(args.nr, args.sigma_d, args.sigma_p, rng)
-
-    def draw(n, generator):
-        return channels.saleh_valenzuela(n, args.nt, args.nr, 3, "los", rng=generator,
-                                         tx_impairment=tx_true, rx_impairment=rx_true)
-
-    held_out = draw(args.eval_trials, np.random.default_rng(args.seed + 1))
-    strategy = CompensatedQSSRNet(args.nt, args.nr)
-    before = mean_power_db(evaluate_strategy(strategy, held_out, args.snr_db, rng=rng)[0])[0]
+    held_out = impaired_channels(args.eval_trials, args.nt, args.nr, 3, tx_true, rx_true,
+                                 np.random.default_rng(args.seed + 1))
+    before = mean_power_db(evaluate_strategy(CompensatedQSSRNet(args.nt, args.nr), held_out,
+                                             args.snr_db, rng=rng)[0])[0]
     print(f"update     0: power {before:.3f} dB (uncalibrated)")
-    calibrator = SelfCalibrator(args.nt, args.nr)
     bar = None if args.quiet else tqdm(total=args.updates, desc="updates")
 
-    def tick(index, step, alignment, chans):
+    def tick(step):
         if bar:
             bar.update()
             bar.set_postfix(loss=f"{step.loss_after:.5f}")
-        if args.report_every and (index + 1) % args.report_every == 0:
-            strategy.set_estimates(*calibrator.estimates())
-            power = mean_power_db(evaluate_strategy(strategy, held_out, args.snr_db, rng=rng)[0])[0]
-            line = f"update {index + 1:5d}: loss {step.loss_after:.5f}, power {power:.3f} dB"
-            tqdm.write(line) if bar else print(line)
 
-    tx_est, rx_est = calibrate_online(strategy, calibrator, draw, args.snr_db, args.updates,
-                                      args.batch, rng=rng, callback=tick)
+    def report(update, step, power_db):
+        line = f"update {update:5d}: loss {step.loss_after:.5f}, power {power_db:.3f} dB"
+        tqdm.write(line) if bar else print(line)
+
+    strategy, calibrator, _ = self_calibrate(
+        args.nt, args.nr, args.snr_db, args.updates, args.batch, 3, tx_true, rx_true, rng=rng,
+        evaluate_every=args.report_every, evaluate_on=held_out, evaluate_first=False,
+        on_evaluate=report, on_update=tick)
+    tx_est, rx_est = calibrator.estimates()
     if bar:
         bar.close()
     after = mean_power_db(evaluate_strategy(strategy, held_out, args.snr_db, rng=rng)[0])[0]

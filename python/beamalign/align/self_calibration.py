@@ -18,7 +18,7 @@ from a position ramp, so after every update the estimates are projected onto the
 complement of {common offset, linear ramp}: the paper's own ambiguity, harmless to
 the beams.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -54,7 +54,6 @@ class CalibrationStep:
     loss_before: float
     loss_after: float
     alignments: int
-    extras: dict = field(default_factory=dict)
 
 
 class _SideModel:

@@ -124,15 +124,23 @@ def align_error(trials=2000, seed=0, nt=64, nr=16, snr_db=25.0, paths=3, dwell=6
 
 def _impaired_pair(trials, nt, nr, paths, tx_impairment, rx_impairment, seed):
     """The same paths (gains, angles) on an impaired and on an ideal array."""
-    impaired = channels.saleh_valenzuela(trials, nt, nr, paths, "los", rng=seed,
-                                         tx_impairment=tx_impairment, rx_impairment=rx_impairment)
+    impaired = impaired_channels(trials, nt, nr, paths, tx_impairment, rx_impairment, seed)
     return impaired, channels.saleh_valenzuela(trials, nt, nr, paths, "los", rng=seed)
 
 
-def _self_calibrate(nt, nr, snr_db, updates, batch, paths, tx_true, rx_true, dwell, rng,
-                    evaluate_every=0, evaluate_on=None, progress=None):
+def impaired_channels(n, nt, nr, paths, tx_true, rx_true, rng):
+    """n LoS-dominant channels on the impaired arrays."""
+    return channels.saleh_valenzuela(n, nt, nr, paths, "los", rng=rng,
+                                     tx_impairment=tx_true, rx_impairment=rx_true)
+
+
+def self_calibrate(nt, nr, snr_db, updates, batch, paths, tx_true, rx_true, dwell=64,
+                   rng=None, evaluate_every=0, evaluate_on=None, evaluate_first=True,
+                   on_evaluate=None, on_update=None):
     """Runs Alg. 2 for `updates` updates; returns (strategy, calibrator, curve) where
-    curve holds (update, power_db) on evaluate_on every evaluate_every updates."""
+    curve holds (update, power_db) on evaluate_on after update 1 (evaluate_first) and
+    every evaluate_every updates. on_evaluate(update, step, power_db) follows each
+    evaluation, on_update(step) every update."""
     from ..align.self_calibration import SelfCalibrator, calibrate_online
     from ..align.strategies import CompensatedQSSRNet
 
@@ -140,21 +148,21 @@ def _self_calibrate(nt, nr, snr_db, updates, batch, paths, tx_true, rx_true, dwe
     calibrator = SelfCalibrator(nt, nr)
     curve = []
 
-    def draw(n, generator):
-        return channels.saleh_valenzuela(n, nt, nr, paths, "los", rng=generator,
-                                         tx_impairment=tx_true, rx_impairment=rx_true)
-
     def record(index, step, alignment, chans):
+        if on_update:
+            on_update(step)
         done = index + 1
-        if evaluate_every and (done % evaluate_every == 0 or index == 0):
+        if evaluate_every and (done % evaluate_every == 0 or (evaluate_first and index == 0)):
             strategy.set_estimates(*calibrator.estimates())
             powers = evaluate_strategy(strategy, evaluate_on, snr_db, dwell, rng)[0]
             curve.append((done, mean_power_db(powers)[0]))
-            if progress:
-                progress(f"snr {snr_db:4g} dB  update {done:4d}  loss {step.loss_after:.5f}  "
-                         f"power {curve[-1][1]:.3f} dB")
+            if on_evaluate:
+                on_evaluate(done, step, curve[-1][1])
 
-    calibrate_online(strategy, calibrator, draw, snr_db, updates, batch, dwell, rng, record)
+    calibrate_online(strategy, calibrator,
+                     lambda n, generator: impaired_channels(n, nt, nr, paths, tx_true, rx_true,
+                                                            generator),
+                     snr_db, updates, batch, dwell, rng, record)
     return strategy, calibrator, curve
 
 
@@ -197,21 +205,20 @@ def align_impair(trials=20000, seed=0, nt=64, nr=16, snrs_db=SNRS_DB, paths=3, d
         bound = CompensatedQSSRNet(nt, nr, tx_estimate=tx_true, rx_estimate=rx_true)
         row("qssr-net-impair", snr, evaluate_strategy(bound, impaired, snr, dwell, rng)[0],
             calibration="true")
-        strategy, calibrator, _ = _self_calibrate(nt, nr, snr, updates, batch, paths, tx_true,
-                                                  rx_true, dwell, rng)
+        strategy, calibrator, _ = self_calibrate(nt, nr, snr, updates, batch, paths, tx_true,
+                                                 rx_true, dwell, rng)
         row("qssr-net-impair", snr, evaluate_strategy(strategy, impaired, snr, dwell, rng)[0],
             calibration="self")
         tx_est, rx_est = calibrator.estimates()
         for side, estimate, truth in (("tx", tx_est, tx_true), ("rx", rx_est, rx_true)):
-            for label, compared in (("self", estimate),
-                                    ("none", ElementImpairment.ideal(truth.num_elements))):
-                residual = np.degrees(residual_phase_rms(compared, truth))
+            residual = {label: np.degrees(residual_phase_rms(compared, truth)) for label, compared
+                        in (("self", estimate), ("none", ElementImpairment.ideal(truth.num_elements)))}
+            for label, value in residual.items():
                 report.add("qssr-net-impair", "snr_db", snr, "residual_phase_rms_deg",
-                           round(residual, 3), side=side, calibration=label)
+                           round(value, 3), side=side, calibration=label)
             if progress:
-                progress(f"snr_db {snr:5g}  {side} residual phase RMS: "
-                         f"{np.degrees(residual_phase_rms(estimate, truth)):.2f} deg calibrated, "
-                         f"{np.degrees(residual_phase_rms(ElementImpairment.ideal(truth.num_elements), truth)):.2f} deg uncalibrated")
+                progress(f"snr_db {snr:5g}  {side} residual phase RMS: {residual['self']:.2f} deg "
+                         f"calibrated, {residual['none']:.2f} deg uncalibrated")
     return report
 
 
@@ -229,9 +236,14 @@ def calibration_epochs(trials=4000, seed=0, nt=64, nr=16, snrs_db=(10, 20, 30), 
     tx_true = ElementImpairment.sample(nt, sigma_d, sigma_p, rng)
     rx_true = ElementImpairment.sample(nr, sigma_d, sigma_p, rng)
     impaired, _ = _impaired_pair(trials, nt, nr, paths, tx_true, rx_true, seed + 1)
+    def show(update, step, power_db, snr):
+        progress(f"snr {snr:4g} dB  update {update:4d}  loss {step.loss_after:.5f}  "
+                 f"power {power_db:.3f} dB")
+
     for snr in snrs_db:
-        _, _, curve = _self_calibrate(nt, nr, snr, updates, batch, paths, tx_true, rx_true,
-                                      dwell, rng, every, impaired, progress)
+        _, _, curve = self_calibrate(
+            nt, nr, snr, updates, batch, paths, tx_true, rx_true, dwell, rng, every, impaired,
+            on_evaluate=(lambda u, st, p, snr=snr: show(u, st, p, snr)) if progress else None)
         for update, power_db in curve:
             report.add("qssr-net-impair", "epoch", update, "power_db", round(power_db, 3),
                        snr_db=snr)

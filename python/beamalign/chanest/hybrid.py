@@ -10,11 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..arrays.geometry import upa_steering
 from .beams import gs_narrow_beam
-
-
-def _ula(num, u):
-    return np.exp(1j * np.pi * np.multiply.outer(np.asarray(u, np.float64), np.arange(num)))
 
 
 @dataclass(frozen=True)
@@ -42,10 +39,8 @@ class PartiallyConnectedArray:
         return np.arange(self.num_rf) // (self.nz // self.m)
 
     def response(self, u_h, u_v):
-        """Array responses, shape broadcast(u_h, u_v).shape + (N,)."""
-        u_h, u_v = np.broadcast_arrays(np.asarray(u_h, float), np.asarray(u_v, float))
-        return (_ula(self.nx, u_h)[..., :, None] * _ula(self.nz, u_v)[..., None, :]).reshape(
-            u_h.shape + (self.num_elements,))
+        """Unit-modulus array responses, shape broadcast(u_h, u_v).shape + (N,)."""
+        return upa_steering(self.nx, self.nz, u_h, u_v) * np.sqrt(self.num_elements)
 
     def combiner(self, chain_weights):
         """W (N x num_rf) from one m-element weight vector per RF chain (num_rf, m)."""
