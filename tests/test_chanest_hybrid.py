@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from gnuradio.beamalign.beamalign_python import omp
-from gnuradio.beamalign.chanest import (MultipathChannel, PartiallyConnectedArray, nmse_db,
-                                        observe, omp_estimate)
+from gnuradio.beamalign.chanest import (ChannelEstimator, MultipathChannel,
+                                        PartiallyConnectedArray, nmse_db, observe)
 
 
 def numpy_omp(phi, y, max_atoms, stop_energy=0.0):
@@ -64,16 +64,16 @@ def test_groupwise_beam_resolves_what_the_wide_beam_aliases():
     # Two sub-arrays of 4 per column alias u_v with period 0.5 under identical wide
     # beams; group-wise beams cover 0.25 each, so OMP finds the channel (seed 004's case).
     array = PartiallyConnectedArray()
-    dictionary = array.dictionary(2)
     results = {}
     for name, beams in (("wide", array.wide_beams()),
                         ("groupwise", array.groupwise_beams(np.arange(32) % 4, 4))):
         w = array.combiner(beams)
+        estimator = ChannelEstimator(array, beams, "omp")
         errors = []
         for trial in range(20):
             h = MultipathChannel.draw(array, rng=trial).vector(array)
             y, sigma2 = observe(array, w, h, 20.0, rng=100 + trial)
-            errors.append(nmse_db(omp_estimate(array, w, y, sigma2, dictionary=dictionary), h))
+            errors.append(nmse_db(estimator.estimate(y, sigma2).h, h))
         results[name] = np.median(errors)
     assert results["groupwise"] < -12.0
     assert results["wide"] > -5.0

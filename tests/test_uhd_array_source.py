@@ -1,4 +1,4 @@
-"""uhd_array_source at construction level: with no USRP it says which device it tried."""
+"""USRP sources at construction level: with no USRP they say which device they tried."""
 import pytest
 
 from gnuradio import beamalign
@@ -17,3 +17,12 @@ def test_bad_parameters_fail_before_touching_hardware():
         beamalign.uhd_array_source("type=b200", 0)
     with pytest.raises(ValueError, match="time_source"):
         beamalign.uhd_array_source("type=b200", 2, time_source="sundial")
+
+
+def test_rf_chain_source_without_usrp_names_the_device():
+    args = "type=b200,serial=BEAMALIGN-CHAINS"
+    with pytest.raises(RuntimeError, match="serial=BEAMALIGN-CHAINS") as err:
+        beamalign.uhd_rf_chain_source(args, 8, 1e6, 28e9, 30.0)
+    assert "uhd_rf_chain_source: no USRP found" in str(err.value)
+    with pytest.raises(ValueError, match="num_rf"):
+        beamalign.uhd_rf_chain_source("type=b200", 0)

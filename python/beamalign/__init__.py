@@ -9,8 +9,11 @@ Blocks (from gnuradio import beamalign):
     beam_display       beam pattern and probe RSRP vectors for Qt GUI sinks
     codebook_sweeper   closed-loop codebook sweep controller
     uhd_array_source   N-channel USRP + beam_combiner
+    pc_hbf_source      simulated partially-connected hybrid array, one pilot per vector
+    chanest_estimator  OMP / SC-VBI / GW-SC-VBI / Turbo-VBI channel estimates (C++)
+    uhd_rf_chain_source  hybrid array RF chains on USRP channels, one vector per sample
 
-Kernels usable without a flowgraph: arrays, codebooks, channels, align, doa.
+Kernels usable without a flowgraph: arrays, codebooks, channels, align, doa, chanest.
 """
 from ._version import __version__
 from .beamalign_python import (beam_combiner, coarray_spectrum, gaussian_noise, rsrp_meter,
@@ -18,11 +21,13 @@ from .beamalign_python import (beam_combiner, coarray_spectrum, gaussian_noise, 
 from .blocks.beam_aligner import beam_aligner
 from .blocks.beam_display import beam_display
 from .blocks.codebook_sweeper import codebook_sweeper
-from .hw.uhd_array import uhd_array_source
-from . import align, arrays, channels, codebooks, doa
+from .blocks.chanest import chanest_estimator, pc_hbf_source
+from .hw.uhd_array import uhd_array_source, uhd_rf_chain_source
+from . import align, arrays, chanest, channels, codebooks, doa
 from .pilots import zadoff_chu
 
 __all__ = [
     "__version__", "beam_combiner", "coarray_spectrum", "gaussian_noise", "rsrp_meter", "sim_array_source",
-    "beam_aligner", "beam_display", "codebook_sweeper", "uhd_array_source", "align", "arrays", "channels", "codebooks", "doa", "zadoff_chu",
+    "beam_aligner", "beam_display", "codebook_sweeper", "uhd_array_source",
+    "pc_hbf_source", "chanest_estimator", "uhd_rf_chain_source", "align", "chanest", "arrays", "channels", "codebooks", "doa", "zadoff_chu",
 ]

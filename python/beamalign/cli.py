@@ -199,6 +199,7 @@ def cmd_eda(args):
 
     from .bench import plotting
     from .chanest import eda_grouping, pattern
+    from .chanest.eda import GROUPING_KIND, GROUPING_SCHEMA
     from .fileio import write_json_atomic
 
     positions = np.arange(args.antennas)
@@ -211,7 +212,7 @@ def cmd_eda(args):
         print(f"group {g}: antennas {members.tolist()}  SRL {limit:.4f}")
     if args.json:
         write_json_atomic(args.json, {
-            "kind": "beamalign.grouping", "schema_version": 1, "antennas": args.antennas,
+            "kind": GROUPING_KIND, "schema_version": GROUPING_SCHEMA, "antennas": args.antennas,
             "groups": [m.tolist() for m in result.groups], "max_isl": result.max_isl,
             "initial_max_isl": result.initial_max_isl, "srl": result.srls,
             "history": result.history, "snr_db": args.snr_db, "srl_bound": args.srl_bound,
@@ -232,6 +233,37 @@ def cmd_eda(args):
         right.set_ylim(-30, 10)
         right.legend()
         plotting.save(fig, args.png)
+    return 0
+
+
+def cmd_chanest(args):
+    from .fileio import write_json_atomic
+    from .flowgraphs import channel_estimation
+
+    tb = channel_estimation(method=args.method, beam=args.beam, grouping=args.grouping or "",
+                            num_pilots=args.pilots, snr_db=args.snr_db, num_paths=args.paths,
+                            seed=args.seed, threads=args.threads)
+    messages = tb.estimates()
+    if not messages:
+        raise SystemExit("chanest: the estimator published nothing")
+    for msg in messages if not args.quiet else ():
+        strongest = msg["paths"][0] if msg["paths"] else None
+        where = (f"strongest path u_h {strongest['u_h']:+.4f} u_v {strongest['u_v']:+.4f}"
+                 if strongest else "no path")
+        print(f"pilot {msg['pilot']:3d}  NMSE {msg['nmse_db']:7.2f} dB  {len(msg['paths'])} "
+              f"paths, {where}  {1e3 * msg['cpu_s']:.1f} ms")
+    nmse = np.array([10 ** (msg["nmse_db"] / 10) for msg in messages])
+    cpu = np.array([msg["cpu_s"] for msg in messages])
+    print(f"{args.method} with {args.beam} beams at {args.snr_db:g} dB, L = {args.paths}: "
+          f"NMSE {_db(nmse.mean()):.2f} dB over {len(messages)} pilots "
+          f"(median {np.median(10 * np.log10(nmse)):.2f} dB), {1e3 * cpu.mean():.2f} ms "
+          "per estimate")
+    if args.json:
+        write_json_atomic(args.json, {
+            "method": args.method, "beam": args.beam, "snr_db": args.snr_db,
+            "paths": args.paths, "nmse_db": _db(nmse.mean()),
+            "pilots": [{"pilot": int(m["pilot"]), "nmse_db": float(m["nmse_db"]),
+                        "cpu_s": float(m["cpu_s"])} for m in messages]})
     return 0
 
 
@@ -294,6 +326,20 @@ def cmd_bench(args):
             report = doa.doa_speed(trials=args.trials or 50, seed=args.seed,
                                    progress=None if args.quiet else print)
         report.write(args.json)
+        return 0
+    if args.experiment.startswith("chanest-"):
+        from .bench import chanest
+        progress = None if args.quiet else print
+        x_name = "paths" if args.experiment.startswith("chanest-paths") else "snr_db"
+        if args.experiment in ("chanest-beams", "chanest-paths"):
+            report = chanest.chanest_beams(args.trials or 200, args.seed, x_name, args.grouping,
+                                           progress)
+        else:
+            report = chanest.chanest_algorithms(args.trials or 200, args.seed, x_name,
+                                                args.grouping, args.turbo_trials, progress)
+        report.write(args.json)
+        if args.png:
+            chanest.plot(report, args.png)
         return 0
     raise SystemExit(f"unknown experiment {args.experiment!r}")
 
@@ -385,12 +431,28 @@ def build_parser():
                      help="largest SRL a group may have (none: unconstrained)")
     eda.set_defaults(func=cmd_eda)
 
+    chanest = sub.add_parser("chanest", help="hybrid-beamforming channel estimation flowgraph "
+                             "on the simulated array; prints NMSE")
+    _common(chanest)
+    chanest.add_argument("--method", choices=("gw-sc-vbi", "sc-vbi", "turbo-vbi", "omp"),
+                         default="gw-sc-vbi")
+    chanest.add_argument("--beam", choices=("groupwise", "wide", "random"), default="groupwise")
+    chanest.add_argument("--grouping", metavar="PATH",
+                         help="grouping file from `beamalign eda` (default: adjacent columns)")
+    chanest.add_argument("--pilots", type=int, default=20, help="pilots, a new channel each")
+    chanest.add_argument("--snr-db", type=float, default=20.0)
+    chanest.add_argument("--paths", type=int, default=4)
+    chanest.add_argument("--threads", type=int, default=1, help="GW-SC-VBI group threads")
+    chanest.set_defaults(func=cmd_chanest)
+
     bench = sub.add_parser("bench", help="run an experiment, write JSON")
     bench.add_argument("experiment", choices=("speed", "align-snr", "align-nlos",
                                               "align-antennas", "align-error",
                                               "align-impair", "calibration-epochs",
                                               "doa-spectrum", "doa-speed", "doa-snr",
-                                              "doa-impairment"))
+                                              "doa-impairment", "chanest-beams",
+                                              "chanest-paths", "chanest-snr",
+                                              "chanest-paths-alg"))
     _common(bench)
     bench.add_argument("--trials", type=int, default=None,
                        help="Monte Carlo trials (align-snr, align-nlos: 200000, for 95 %% "
@@ -402,6 +464,10 @@ def build_parser():
                        help="samples per dwell (speed)")
     bench.add_argument("--repeats", type=int, default=3, help="runs per figure, best kept")
     bench.add_argument("--model", help="QSSR-Net weight file (default: the shipped one)")
+    bench.add_argument("--grouping", metavar="PATH",
+                       help="EDA grouping file for chanest-* (default: run the EDA, seeded)")
+    bench.add_argument("--turbo-trials", type=int, default=20,
+                       help="trials per point for Turbo-VBI (chanest-snr, chanest-paths-alg)")
     bench.set_defaults(func=cmd_bench)
     return parser
 

@@ -85,3 +85,32 @@ class alignment(gr.top_block):
         if not self.aligner.wait_results(done + 1, timeout):
             raise TimeoutError(f"alignment did not finish within {timeout} s")
         return self.aligner.results[done]
+
+
+class channel_estimation(gr.top_block):
+    """Hybrid-beamforming channel estimation on the simulated array (examples/gw_sc_vbi.grc).
+
+    pc_hbf_source (num_pilots pilot vectors, a new channel each) -> chanest_estimator;
+    `recorder` keeps the chanest messages.
+    """
+
+    def __init__(self, method="gw-sc-vbi", beam="groupwise", grouping="", num_pilots=10,
+                 snr_db=20.0, num_paths=4, nx=32, nz=8, m=4, num_groups=4, seed=0,
+                 threads=1):
+        gr.top_block.__init__(self, "channel_estimation")
+        from .blocks.chanest import chanest_estimator, pc_hbf_source
+
+        self.source = pc_hbf_source(nx, nz, m, beam, num_groups, grouping, snr_db, num_paths,
+                                    1, num_pilots, seed)
+        self.estimator = chanest_estimator(method, nx, nz, m, beam, num_groups, grouping, seed,
+                                           threads=threads)
+        self.recorder = message_recorder()
+        self.connect(self.source, self.estimator)
+        self.msg_connect(self.estimator, "chanest", self.recorder, "in")
+
+    def estimates(self):
+        """Runs until the source is done; returns the chanest messages as dicts."""
+        self.run()
+        expected = self.source.produced - self.estimator.bad_vectors
+        self.recorder.wait_for(expected, 5.0)  # messages may trail the stream's end
+        return list(self.recorder.messages)

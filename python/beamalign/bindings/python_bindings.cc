@@ -181,6 +181,92 @@ Returns:
     (support indices, coefficients on the support, residual energy)
 )doc");
 
+    py::class_<hybrid_sensing>(m, "hybrid_sensing", R"doc(
+Sensing model of the partially-connected hybrid array (seed 004): RF chain k sits in
+UPA column chain_column[k] and drives vertical elements chain_row[k]..+m-1 with
+weights whose conjugates are weights_conj[k] (M x m).
+)doc")
+        .def(py::init<std::vector<int>, std::vector<int>, Eigen::MatrixXcd>(),
+             py::arg("chain_column"),
+             py::arg("chain_row"),
+             py::arg("weights_conj"))
+        .def("rows", &hybrid_sensing::rows)
+        .def("subset", &hybrid_sensing::subset, py::arg("chains"))
+        .def("columns", &hybrid_sensing::columns, py::arg("u_h"), py::arg("u_v"),
+             "Sensing columns of the directions (u_h[n], u_v[n]), M x len(u_h).");
+
+    py::class_<vbi_options>(m, "vbi_options", "Settings of the VBI estimators.")
+        .def(py::init([](int sparsity, int extra, int iterations, int grid_steps,
+                         double tolerance, double reach) {
+                 return vbi_options{ sparsity, extra, iterations, grid_steps, tolerance, reach };
+             }),
+             py::arg("sparsity") = 4,
+             py::arg("extra") = 4,
+             py::arg("iterations") = 60,
+             py::arg("grid_steps") = 1,
+             py::arg("tolerance") = 1e-5,
+             py::arg("reach") = 0.5)
+        .def_readwrite("sparsity", &vbi_options::sparsity)
+        .def_readwrite("extra", &vbi_options::extra)
+        .def_readwrite("iterations", &vbi_options::iterations)
+        .def_readwrite("grid_steps", &vbi_options::grid_steps)
+        .def_readwrite("tolerance", &vbi_options::tolerance)
+        .def_readwrite("reach", &vbi_options::reach);
+
+    py::class_<vbi_estimate>(m, "vbi_estimate", "Posterior means on the refined grid.")
+        .def_readonly("x", &vbi_estimate::x)
+        .def_readonly("u_h", &vbi_estimate::u_h)
+        .def_readonly("u_v", &vbi_estimate::u_v)
+        .def_readonly("support", &vbi_estimate::support)
+        .def_readonly("noise_precision", &vbi_estimate::noise_precision)
+        .def_readonly("iterations", &vbi_estimate::iterations);
+
+    const char* vbi_doc = R"doc(
+y = Phi(u) x + w on a dynamic grid (ALGORITHMS.md section 6), C++/Eigen, GIL released.
+
+Args:
+    sensing: hybrid_sensing of the observation
+    y: M complex observations
+    u_h, u_v: initial grid (one entry per atom)
+    step_h, step_v: grid spacing (gradient scale; options.reach is in these units)
+    options: vbi_options
+Returns:
+    vbi_estimate (x, u_h, u_v, support, noise_precision, iterations)
+)doc";
+    for (auto [name, estimator] :
+         { std::make_pair("sc_vbi", &sc_vbi), std::make_pair("turbo_vbi", &turbo_vbi) }) {
+        m.def(
+            name,
+            [estimator = estimator](const hybrid_sensing& sensing, const Eigen::VectorXcd& y,
+                        const Eigen::VectorXd& u_h, const Eigen::VectorXd& u_v, double step_h,
+                        double step_v, const vbi_options& options) {
+                py::gil_scoped_release release;
+                return estimator(sensing, y, u_h, u_v, step_h, step_v, options);
+            },
+            py::arg("sensing"), py::arg("y"), py::arg("u_h"), py::arg("u_v"),
+            py::arg("step_h"), py::arg("step_v"), py::arg("options") = vbi_options(),
+            vbi_doc);
+    }
+    m.def(
+        "gw_sc_vbi",
+        [](const hybrid_sensing& sensing, const Eigen::VectorXcd& y, const Eigen::VectorXd& u_h,
+           const Eigen::VectorXd& u_v, double step_h, double step_v,
+           const std::vector<std::vector<int>>& group_chains,
+           const std::vector<std::vector<int>>& group_atoms, const vbi_options& group_options,
+           const vbi_options& joint_options, int threads) {
+            py::gil_scoped_release release;
+            return gw_sc_vbi(sensing, y, u_h, u_v, step_h, step_v, group_chains, group_atoms,
+                             group_options, joint_options, threads);
+        },
+        py::arg("sensing"), py::arg("y"), py::arg("u_h"), py::arg("u_v"), py::arg("step_h"),
+        py::arg("step_v"), py::arg("group_chains"), py::arg("group_atoms"),
+        py::arg("group_options"), py::arg("joint_options"), py::arg("threads") = 1,
+        R"doc(
+GW-SC-VBI (seed 004 Sec. V-C): SC-VBI per group (its RF chains, its sub-interval's grid
+atoms; groups on `threads` threads), then a joint SC-VBI over the union of the group
+supports at their refined directions. The estimate's u_h/u_v are that union.
+)doc");
+
     py::class_<coarray_solver>(m, "coarray_solver", R"doc(
 Coarray spatial spectrum and sparse reconstruction of seed 003 for an M-element
 half-wavelength ULA on a grid of angles (degrees). P = A~^H A~ is applied through the

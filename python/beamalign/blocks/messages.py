@@ -12,10 +12,18 @@ def _to_pmt(value):
         return pmt.from_long(int(value))
     if isinstance(value, (float, np.floating)):
         return pmt.from_double(float(value))
+    if isinstance(value, (complex, np.complexfloating)):
+        return pmt.from_complex(complex(value))
     if isinstance(value, str):
         return pmt.intern(value)
     if isinstance(value, dict):
         return dict_to_pmt(value)
+    if isinstance(value, (list, tuple)) and (not value or not all(
+            isinstance(v, (int, float, complex, np.number)) for v in value)):
+        items = pmt.make_vector(len(value), pmt.PMT_NIL)  # a list of dicts, e.g. `paths`
+        for i, item in enumerate(value):
+            pmt.vector_set(items, i, _to_pmt(item))
+        return items
     array = np.asarray(value)
     if np.iscomplexobj(array):
         return pmt.init_c32vector(array.size, array.astype(np.complex64).ravel().tolist())

@@ -1,11 +1,14 @@
-"""Hybrid-beamforming channel estimation (seed 004): beams, grouping, the
-partially-connected array and OMP so far."""
+"""Hybrid-beamforming channel estimation (seed 004): beam design and antenna grouping,
+the partially-connected array, and the OMP / SC-VBI / GW-SC-VBI / Turbo-VBI estimators."""
 from .beams import chirp_beam, gs_narrow_beam, isl, pattern, srl
-from .eda import eda_grouping, group_isl, uniform_grouping
+from .eda import eda_grouping, group_isl, load_grouping, uniform_grouping
+from .estimators import (METHODS, ChannelEstimate, ChannelEstimator, column_groups_from,
+                         contiguous_groups)
+from .hybrid import MultipathChannel, PartiallyConnectedArray, nmse_db, observe
+from .vbi import HybridSensing, angle_grid, sc_vbi_reference
 
 __all__ = ["chirp_beam", "gs_narrow_beam", "isl", "pattern", "srl", "eda_grouping",
-           "group_isl", "uniform_grouping"]
-from .hybrid import (MultipathChannel, PartiallyConnectedArray, nmse_db, observe,
-                     omp_estimate)
-
-__all__ += ["MultipathChannel", "PartiallyConnectedArray", "nmse_db", "observe", "omp_estimate"]
+           "group_isl", "load_grouping", "uniform_grouping", "METHODS", "ChannelEstimate",
+           "ChannelEstimator", "column_groups_from", "contiguous_groups", "MultipathChannel",
+           "PartiallyConnectedArray", "nmse_db", "observe", "HybridSensing", "angle_grid",
+           "sc_vbi_reference"]

@@ -125,3 +125,24 @@ def eda_grouping(positions, num_groups=4, population=100, generations=60, elite=
             model /= model.sum(axis=1, keepdims=True)
     return GroupingResult([positions[best_assignment == k] for k in range(g)], -best_score,
                           best_srls, history, initial)
+
+
+GROUPING_KIND, GROUPING_SCHEMA = "beamalign.grouping", 1
+
+
+def load_grouping(path, num_columns):
+    """Group of each UPA column from a grouping file written by `beamalign eda`."""
+    from ..fileio import FileFormatError, read_json
+    from .estimators import column_groups_from
+
+    document = read_json(path, GROUPING_KIND, GROUPING_SCHEMA)
+    groups = document.get("groups")
+    if not isinstance(groups, list) or not all(isinstance(g, list) for g in groups):
+        raise FileFormatError(f"{path}: field 'groups' must be a list of column lists")
+    if document.get("antennas") != num_columns:
+        raise FileFormatError(f"{path}: grouping is for {document.get('antennas')} columns, "
+                              f"the array has {num_columns}")
+    try:
+        return column_groups_from(groups, num_columns)
+    except (TypeError, ValueError) as err:
+        raise FileFormatError(f"{path}: {err}") from None

@@ -76,14 +76,6 @@ class PartiallyConnectedArray:
                  for g in range(num_groups)]
         return np.stack([beams[g] for g in column_groups[self.chain_column()]])
 
-    def dictionary(self, oversample=2):
-        """Grid of oversample*nx horizontal x oversample*nz vertical directions over the
-        angular ranges; returns (A (N x G), u_h (G,), u_v (G,))."""
-        u_h = np.linspace(-self.u_h_max, self.u_h_max, oversample * self.nx)
-        u_v = np.linspace(-self.u_v_max, self.u_v_max, oversample * self.nz)
-        grid_h, grid_v = (g.ravel() for g in np.meshgrid(u_h, u_v, indexing="ij"))
-        return self.response(grid_h, grid_v).T, grid_h, grid_v
-
 
 @dataclass
 class MultipathChannel:
@@ -120,13 +112,22 @@ def nmse_db(estimate, truth):
     return float(10 * np.log10(np.sum(np.abs(estimate - truth) ** 2) / np.sum(np.abs(truth) ** 2)))
 
 
-def omp_estimate(array, w, y, sigma2, oversample=2, max_atoms=None, dictionary=None):
-    """Channel estimate by OMP (C++) on the angle grid; stops at the noise energy."""
-    from ..beamalign_python import omp
+BEAMS = ("groupwise", "wide", "random")
 
-    a, _, _ = dictionary if dictionary is not None else array.dictionary(oversample)
-    phi = w.conj().T @ a
-    noise_energy = sigma2 * np.sum(np.abs(w) ** 2)
-    atoms = max_atoms or min(len(y) // 2, phi.shape[1])
-    support, coefficients, _ = omp(phi, y, atoms, noise_energy)
-    return a[:, support] @ coefficients
+
+def configure_beams(array, beam="groupwise", num_groups=4, grouping="", seed=0):
+    """Analog chain weights (num_rf, m) of a named beam design and the column groups
+    (None unless group-wise). grouping: an `eda` grouping file; "" groups adjacent
+    columns (the uniform pattern). random beams are drawn from seed."""
+    from .eda import load_grouping
+    from .estimators import contiguous_groups
+
+    if beam not in BEAMS:
+        raise ValueError(f"unknown beam {beam!r}; choose one of {', '.join(BEAMS)}")
+    if beam == "wide":
+        return array.wide_beams(), None
+    if beam == "random":
+        return array.random_beams(seed), None
+    groups = load_grouping(grouping, array.nx) if grouping else \
+        contiguous_groups(array.nx, num_groups)
+    return array.groupwise_beams(groups, int(groups.max()) + 1), groups

@@ -5,6 +5,36 @@ TIME_SOURCES = ("", "internal", "external", "mimo", "gpsdo")
 CLOCK_SOURCES = TIME_SOURCES
 
 
+def open_usrp_source(who, device_args, num_channels, samp_rate, center_freq, gain,
+                     subdev_spec="", clock_source="", time_source="", lo_source=""):
+    """An N-channel uhd.usrp_source, all channels tuned alike; RuntimeError naming the
+    device arguments when no USRP answers."""
+    if clock_source not in CLOCK_SOURCES or time_source not in TIME_SOURCES:
+        raise ValueError(f"clock_source and time_source must be one of {TIME_SOURCES}")
+    from gnuradio import uhd
+
+    try:
+        usrp = uhd.usrp_source(
+            device_args, uhd.stream_args(cpu_format="fc32", channels=list(range(num_channels))))
+    except RuntimeError as err:
+        raise RuntimeError(
+            f"{who}: no USRP found for device arguments {device_args!r} "
+            f"({num_channels} channels): {str(err).strip()}") from None
+    if subdev_spec:
+        usrp.set_subdev_spec(subdev_spec, 0)
+    if clock_source:
+        usrp.set_clock_source(clock_source, 0)
+    if time_source:
+        usrp.set_time_source(time_source, 0)
+    usrp.set_samp_rate(samp_rate)
+    for ch in range(num_channels):
+        if lo_source:
+            usrp.set_lo_source(lo_source, uhd.ALL_LOS, ch)
+        usrp.set_center_freq(center_freq, ch)
+        usrp.set_gain(gain, ch)
+    return usrp
+
+
 class uhd_array_source(gr.hier_block2):
     """An N-channel USRP receiver combined into one beam.
 
@@ -32,33 +62,12 @@ class uhd_array_source(gr.hier_block2):
                                 gr.io_signature(1, 1, gr.sizeof_gr_complex))
         if num_channels < 1:
             raise ValueError(f"num_channels must be at least 1, got {num_channels}")
-        if clock_source not in CLOCK_SOURCES or time_source not in TIME_SOURCES:
-            raise ValueError(f"clock_source and time_source must be one of {TIME_SOURCES}")
-        from gnuradio import uhd
         from .. import beamalign_python
 
         self.num_channels = num_channels
-
-        try:
-            self.usrp = uhd.usrp_source(
-                device_args,
-                uhd.stream_args(cpu_format="fc32", channels=list(range(num_channels))))
-        except RuntimeError as err:
-            raise RuntimeError(
-                f"uhd_array_source: no USRP found for device arguments {device_args!r} "
-                f"({num_channels} channels): {str(err).strip()}") from None
-        if subdev_spec:
-            self.usrp.set_subdev_spec(subdev_spec, 0)
-        if clock_source:
-            self.usrp.set_clock_source(clock_source, 0)
-        if time_source:
-            self.usrp.set_time_source(time_source, 0)
-        self.usrp.set_samp_rate(samp_rate)
-        for ch in range(num_channels):
-            if lo_source:
-                self.usrp.set_lo_source(lo_source, uhd.ALL_LOS, ch)
-            self.usrp.set_center_freq(center_freq, ch)
-            self.usrp.set_gain(gain, ch)
+        self.usrp = open_usrp_source("uhd_array_source", device_args, num_channels, samp_rate,
+                                     center_freq, gain, subdev_spec, clock_source, time_source,
+                                     lo_source)
         self.combiner = beamalign_python.beam_combiner(num_channels, bits, list(calibration))
         for ch in range(num_channels):
             self.connect((self.usrp, ch), (self.combiner, ch))
@@ -73,3 +82,32 @@ class uhd_array_source(gr.hier_block2):
     def set_gain(self, gain):
         for ch in range(self.num_channels):
             self.usrp.set_gain(gain, ch)
+
+
+class uhd_rf_chain_source(gr.hier_block2):
+    """The RF chains of a partially-connected hybrid array on USRP channels.
+
+    The analog combiner (phase shifters feeding each RF chain) is external hardware;
+    each USRP channel digitises one RF chain. Samples taken at the same instant on all
+    channels form one output vector of num_rf items, the input chanest_estimator
+    expects (one vector per pilot sample). With no matching USRP the constructor
+    raises RuntimeError naming the device arguments it tried.
+
+    Args: as uhd_array_source, with num_rf channels.
+    """
+
+    def __init__(self, device_args="", num_rf=4, samp_rate=1e6, center_freq=28e9, gain=30.0,
+                 subdev_spec="", clock_source="", time_source="", lo_source=""):
+        gr.hier_block2.__init__(self, "uhd_rf_chain_source", gr.io_signature(0, 0, 0),
+                                gr.io_signature(1, 1, gr.sizeof_gr_complex * max(num_rf, 1)))
+        if num_rf < 1:
+            raise ValueError(f"num_rf must be at least 1, got {num_rf}")
+        from gnuradio import blocks
+
+        self.usrp = open_usrp_source("uhd_rf_chain_source", device_args, num_rf, samp_rate,
+                                     center_freq, gain, subdev_spec, clock_source, time_source,
+                                     lo_source)
+        self.to_vector = blocks.streams_to_vector(gr.sizeof_gr_complex, num_rf)
+        for ch in range(num_rf):
+            self.connect((self.usrp, ch), (self.to_vector, ch))
+        self.connect(self.to_vector, self)
