@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cmath>
 #include <exception>
+#include <numeric>
 #include <thread>
 #include <stdexcept>
 #include <string>
@@ -475,6 +476,12 @@ vbi_estimate vbi(const hybrid_sensing& sensing,
         }
     }
     out.iterations = std::min(out.iterations, options.iterations);
+    if (full_posterior) {
+        // Every atom is in the model: the channel's posterior mean sums all of them (a
+        // path's energy spreads over its grid neighbours).
+        support.resize(n);
+        std::iota(support.begin(), support.end(), 0);
+    }
     out.support = support;
     out.noise_precision = gamma;
     return out;

@@ -203,8 +203,9 @@ def cmd_eda(args):
     from .fileio import write_json_atomic
 
     positions = np.arange(args.antennas)
+    srl_bound = args.srl_bound if args.srl_bound > 0 else None
     result = eda_grouping(positions, args.groups, args.population, args.generations,
-                          snr_db=args.snr_db, srl_bound=args.srl_bound, rng=args.seed,
+                          snr_db=args.snr_db, srl_bound=srl_bound, rng=args.seed,
                           progress=None if args.quiet else (lambda it: tqdm(it, desc="eda")))
     print(f"max group ISL: {result.initial_max_isl:.3f} (interleaved) -> {result.max_isl:.3f} "
           f"after {args.generations} generations")
@@ -215,7 +216,7 @@ def cmd_eda(args):
             "kind": GROUPING_KIND, "schema_version": GROUPING_SCHEMA, "antennas": args.antennas,
             "groups": [m.tolist() for m in result.groups], "max_isl": result.max_isl,
             "initial_max_isl": result.initial_max_isl, "srl": result.srls,
-            "history": result.history, "snr_db": args.snr_db, "srl_bound": args.srl_bound,
+            "history": result.history, "snr_db": args.snr_db, "srl_bound": srl_bound,
             "seed": args.seed})
     if args.png:
         fig, (left, right) = plotting.subplots(1, 2, figsize=(10, 4))
@@ -345,6 +346,8 @@ def cmd_bench(args):
 
 
 def build_parser():
+    from .chanest.eda import DEFAULT_SRL_BOUND
+
     parser = argparse.ArgumentParser(
         prog="beamalign", description="Beam management and array signal processing for GNU Radio.")
     parser.add_argument("--version", action="version", version=f"beamalign {__version__}")
@@ -427,8 +430,9 @@ def build_parser():
     eda.add_argument("--population", type=int, default=100)
     eda.add_argument("--generations", type=int, default=60)
     eda.add_argument("--snr-db", type=float, default=10.0, help="SNR of the SRL")
-    eda.add_argument("--srl-bound", type=float, default=None,
-                     help="largest SRL a group may have (none: unconstrained)")
+    eda.add_argument("--srl-bound", type=float, default=DEFAULT_SRL_BOUND,
+                     help=f"largest SRL a group may have (default {DEFAULT_SRL_BOUND}; "
+                          "0: unconstrained)")
     eda.set_defaults(func=cmd_eda)
 
     chanest = sub.add_parser("chanest", help="hybrid-beamforming channel estimation flowgraph "

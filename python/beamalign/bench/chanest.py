@@ -11,6 +11,7 @@ import numpy as np
 
 from ..chanest import (ChannelEstimator, MultipathChannel, PartiallyConnectedArray,
                        contiguous_groups, eda_grouping, load_grouping, nmse_db, observe)
+from ..chanest.eda import DEFAULT_SRL_BOUND
 from .report import Report
 
 SNRS_DB = (0, 5, 10, 15, 20, 25, 30)
@@ -23,7 +24,7 @@ def _column_groups(array, grouping, seed, report, progress):
     if grouping:
         report.params["grouping"] = str(grouping)
         return load_grouping(grouping, array.nx)
-    result = eda_grouping(np.arange(array.nx), 4, rng=seed)
+    result = eda_grouping(np.arange(array.nx), 4, srl_bound=DEFAULT_SRL_BOUND, rng=seed)
     report.params.update(eda_initial_max_isl=result.initial_max_isl, eda_max_isl=result.max_isl,
                          eda_groups=[g.tolist() for g in result.groups])
     if progress:

@@ -13,6 +13,12 @@ import numpy as np
 
 from .beams import srl
 
+# Largest SRL a group may have (at 10 dB). Unconstrained, min-max ISL packs each group
+# into adjacent columns (SRL ~0.012), whose 8-column aperture cannot split nearby paths;
+# 0.008 makes each group span most of the array (seed 004 Fig. 6) and measurably helps
+# SC-VBI and GW-SC-VBI (bench chanest-beams).
+DEFAULT_SRL_BOUND = 0.008
+
 
 def group_isl(positions):
     """ISL of a uniformly weighted group pointed at broadside, from one FFT.

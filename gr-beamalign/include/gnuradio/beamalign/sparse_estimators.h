@@ -119,7 +119,8 @@ BEAMALIGN_API vbi_estimate sc_vbi(const hybrid_sensing& sensing,
  * \brief Turbo-VBI: the same model with the full posterior covariance of every atom
  * (the accuracy reference). The N x N inverse is applied through the Woodbury identity,
  * (diag(rho) + gamma Phi^H Phi)^-1 via an M x M solve, which gives the same posterior.
- * The grid of the support (the K_hat + extra strongest atoms) is refined as in SC-VBI.
+ * The grid of the K_hat + extra strongest atoms is refined as in SC-VBI. The returned
+ * support is every atom: the posterior mean of the channel sums them all.
  */
 BEAMALIGN_API vbi_estimate turbo_vbi(const hybrid_sensing& sensing,
                                      const Eigen::Ref<const Eigen::VectorXcd>& y,
