@@ -62,11 +62,13 @@ def test_eda_lowers_the_worst_isl_and_respects_the_srl_bound(tmp_path):
     bound = 0.03
     held = eda_grouping(np.arange(16), 2, population=30, generations=12, rng=0, srl_bound=bound)
     assert max(held.srls) <= bound
+    with pytest.raises(ValueError, match="SRL bound"):
+        eda_grouping(np.arange(16), 2, population=10, generations=2, rng=0, srl_bound=1e-4)
 
     out = tmp_path / "grouping.json"
     run = subprocess.run([sys.executable, "-m", "gnuradio.beamalign.cli", "eda", "--antennas",
                           "12", "--groups", "3", "--population", "20", "--generations", "5",
-                          "--quiet", "--json", str(out), "--png", str(tmp_path / "eda.png")],
+                          "--srl-bound", "0", "--quiet", "--json", str(out), "--png", str(tmp_path / "eda.png")],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     saved = json.loads(out.read_text())

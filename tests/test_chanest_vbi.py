@@ -58,6 +58,23 @@ def test_cpp_sc_vbi_follows_the_numpy_reference_step_for_step(seed):
     assert got.noise_precision == pytest.approx(expected.noise_precision, rel=1e-9)
 
 
+def test_kept_sensing_columns_give_the_same_estimate():
+    rng = np.random.default_rng(5)
+    beams = SMALL.random_beams(rng)
+    sensing = cpp_sensing(HybridSensing.from_array(SMALL, beams))
+    h = MultipathChannel.draw(SMALL, 3, rng=rng).vector(SMALL)
+    y, _ = observe(SMALL, SMALL.combiner(beams), h, 20.0, rng)
+    u_h, u_v, step_h, step_v = angle_grid(SMALL, 2)
+    options = kernels.vbi_options(sparsity=3, iterations=20)
+    phi = np.asfortranarray(sensing.columns(u_h, u_v))
+    for estimator in (kernels.sc_vbi, kernels.turbo_vbi):
+        fresh = estimator(sensing, y, u_h, u_v, step_h, step_v, options)
+        kept = estimator(sensing, y, u_h, u_v, step_h, step_v, options, phi)
+        np.testing.assert_allclose(kept.x, fresh.x, atol=1e-12)
+    with pytest.raises(ValueError, match="phi must be"):
+        kernels.sc_vbi(sensing, y, u_h, u_v, step_h, step_v, options, phi[:, :5])
+
+
 def test_turbo_vbi_first_posterior_is_the_full_inverse():
     # One iteration without grid steps returns mu = gamma Sigma Phi^H y with
     # Sigma = (diag(rho) + gamma Phi^H Phi)^-1 inverted in full (N x N), at the

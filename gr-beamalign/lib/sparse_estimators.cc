@@ -318,6 +318,18 @@ void check_problem(const hybrid_sensing& sensing,
     }
 }
 
+void check_columns(const hybrid_sensing& sensing,
+                   const Eigen::Ref<const Eigen::VectorXd>& u_h,
+                   const Eigen::Ref<const Eigen::MatrixXcd>* phi,
+                   const char* name)
+{
+    if (phi && (phi->rows() != sensing.rows() || phi->cols() != u_h.size())) {
+        throw std::invalid_argument(std::string(name) + ": phi must be " +
+                                    std::to_string(sensing.rows()) + " x " +
+                                    std::to_string(u_h.size()) + " (RF chains x grid atoms)");
+    }
+}
+
 vbi_estimate vbi(const hybrid_sensing& sensing,
                  const Eigen::Ref<const Eigen::VectorXcd>& y,
                  const Eigen::Ref<const Eigen::VectorXd>& u_h0,
@@ -326,7 +338,8 @@ vbi_estimate vbi(const hybrid_sensing& sensing,
                  double step_v,
                  const vbi_options& options,
                  bool full_posterior,
-                 const Eigen::VectorXcd* warm_start = nullptr)
+                 const Eigen::VectorXcd* warm_start = nullptr,
+                 Eigen::MatrixXcd phi = Eigen::MatrixXcd())
 {
     const int m = sensing.rows();
     const int n = static_cast<int>(u_h0.size());
@@ -342,7 +355,9 @@ vbi_estimate vbi(const hybrid_sensing& sensing,
                               step_h / 2,   step_v / 2,
                               options.reach * step_h, options.reach * step_v,
                               std::max(0.25, options.reach / 2) };
-    Eigen::MatrixXcd phi = sensing.columns(out.u_h, out.u_v);
+    if (phi.size() == 0) {
+        phi = sensing.columns(out.u_h, out.u_v);
+    }
     Eigen::VectorXd norms2 = phi.colwise().squaredNorm().transpose();
     const int size = std::min({ options.sparsity + options.extra, std::max(1, m / 2), n });
     const double p_on = energy / (options.sparsity * norms2.mean());
@@ -432,7 +447,9 @@ vbi_estimate vbi(const hybrid_sensing& sensing,
             const double rate_post = power[k] + pi[k] * b + (1.0 - pi[k]) * b_bar;
             rho[k] = shape / rate_post;
             // The support log-odds' (a - 1) <ln rho> terms cancel because a = a_bar.
-            pi[k] = 1.0 / (1.0 + std::exp(-(prior_logit - (b - b_bar) * rho[k])));
+            const double logit = prior_logit - (b - b_bar) * rho[k];
+            // Clamped: exp overflowing for clearly inactive atoms takes libm's slow path.
+            pi[k] = logit < -700.0 ? 0.0 : 1.0 / (1.0 + std::exp(-logit));
         }
         gamma = (noise_prior + m) / (noise_prior + r.squaredNorm() + trace);
 
@@ -495,10 +512,13 @@ vbi_estimate sc_vbi(const hybrid_sensing& sensing,
                     const Eigen::Ref<const Eigen::VectorXd>& u_v,
                     double step_h,
                     double step_v,
-                    const vbi_options& options)
+                    const vbi_options& options,
+                    const Eigen::Ref<const Eigen::MatrixXcd>* phi)
 {
     check_problem(sensing, y, u_h, u_v, step_h, step_v, options, "sc_vbi");
-    return vbi(sensing, y, u_h, u_v, step_h, step_v, options, false);
+    check_columns(sensing, u_h, phi, "sc_vbi");
+    return vbi(sensing, y, u_h, u_v, step_h, step_v, options, false, nullptr,
+               phi ? Eigen::MatrixXcd(*phi) : Eigen::MatrixXcd());
 }
 
 vbi_estimate turbo_vbi(const hybrid_sensing& sensing,
@@ -507,10 +527,13 @@ vbi_estimate turbo_vbi(const hybrid_sensing& sensing,
                        const Eigen::Ref<const Eigen::VectorXd>& u_v,
                        double step_h,
                        double step_v,
-                       const vbi_options& options)
+                       const vbi_options& options,
+                       const Eigen::Ref<const Eigen::MatrixXcd>* phi)
 {
     check_problem(sensing, y, u_h, u_v, step_h, step_v, options, "turbo_vbi");
-    return vbi(sensing, y, u_h, u_v, step_h, step_v, options, true);
+    check_columns(sensing, u_h, phi, "turbo_vbi");
+    return vbi(sensing, y, u_h, u_v, step_h, step_v, options, true, nullptr,
+               phi ? Eigen::MatrixXcd(*phi) : Eigen::MatrixXcd());
 }
 
 vbi_estimate gw_sc_vbi(const hybrid_sensing& sensing,
@@ -523,9 +546,12 @@ vbi_estimate gw_sc_vbi(const hybrid_sensing& sensing,
                        const std::vector<std::vector<int>>& group_atoms,
                        const vbi_options& group_options,
                        const vbi_options& joint_options,
-                       int threads)
+                       int threads,
+                       int candidates,
+                       const Eigen::Ref<const Eigen::MatrixXcd>* phi)
 {
     check_problem(sensing, y, u_h, u_v, step_h, step_v, group_options, "gw_sc_vbi");
+    check_columns(sensing, u_h, phi, "gw_sc_vbi");
     check_problem(sensing, y, u_h, u_v, step_h, step_v, joint_options, "gw_sc_vbi");
     const size_t groups = group_chains.size();
     if (groups < 1 || group_atoms.size() != groups) {
@@ -558,7 +584,17 @@ vbi_estimate gw_sc_vbi(const hybrid_sensing& sensing,
             h[i] = u_h[group_atoms[g][i]];
             v[i] = u_v[group_atoms[g][i]];
         }
-        estimates[g] = vbi(models[g], y_group, h, v, step_h, step_v, group_options, false);
+        Eigen::MatrixXcd phi_group;
+        if (phi) {
+            phi_group.resize(group_chains[g].size(), group_atoms[g].size());
+            for (size_t j = 0; j < group_atoms[g].size(); ++j) {
+                for (size_t i = 0; i < group_chains[g].size(); ++i) {
+                    phi_group(i, j) = (*phi)(group_chains[g][i], group_atoms[g][j]);
+                }
+            }
+        }
+        estimates[g] = vbi(models[g], y_group, h, v, step_h, step_v, group_options, false,
+                           nullptr, std::move(phi_group));
     };
     const size_t workers = std::min<size_t>(std::max(threads, 1), groups);
     if (workers <= 1) {
@@ -598,6 +634,26 @@ vbi_estimate gw_sc_vbi(const hybrid_sensing& sensing,
             h.push_back(estimate.u_h[k]);
             v.push_back(estimate.u_v[k]);
             x.push_back(estimate.x[k]);
+        }
+    }
+    // Paths the groups missed (weak ones beside a strong path, or leaking across a
+    // sub-interval edge) remain in the residual: the grid atoms best matched to it join
+    // the union, so the joint stage can still pick them up.
+    if (candidates > 0) {
+        Eigen::VectorXcd residual = y, column(sensing.rows());
+        for (size_t i = 0; i < h.size(); ++i) {
+            sensing.column(h[i], v[i], column);
+            residual -= column * x[i];
+        }
+        const Eigen::MatrixXcd computed = phi ? Eigen::MatrixXcd() : sensing.columns(u_h, u_v);
+        const Eigen::Ref<const Eigen::MatrixXcd> grid =
+            phi ? *phi : Eigen::Ref<const Eigen::MatrixXcd>(computed);
+        const Eigen::VectorXd match = (grid.adjoint() * residual).cwiseAbs().cwiseQuotient(
+            grid.colwise().norm().transpose().cwiseMax(1e-300));
+        for (int k : top_indices(match, std::min<int>(candidates, u_h.size()))) {
+            h.push_back(u_h[k]);
+            v.push_back(u_v[k]);
+            x.push_back(0.0);
         }
     }
     if (h.empty()) {

@@ -204,9 +204,12 @@ def cmd_eda(args):
 
     positions = np.arange(args.antennas)
     srl_bound = args.srl_bound if args.srl_bound > 0 else None
-    result = eda_grouping(positions, args.groups, args.population, args.generations,
-                          snr_db=args.snr_db, srl_bound=srl_bound, rng=args.seed,
-                          progress=None if args.quiet else (lambda it: tqdm(it, desc="eda")))
+    try:
+        result = eda_grouping(positions, args.groups, args.population, args.generations,
+                              snr_db=args.snr_db, srl_bound=srl_bound, rng=args.seed,
+                              progress=None if args.quiet else (lambda it: tqdm(it, desc="eda")))
+    except ValueError as err:
+        raise SystemExit(f"eda: {err}") from None
     print(f"max group ISL: {result.initial_max_isl:.3f} (interleaved) -> {result.max_isl:.3f} "
           f"after {args.generations} generations")
     for g, (members, limit) in enumerate(zip(result.groups, result.srls)):

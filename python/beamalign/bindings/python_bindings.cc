@@ -4,6 +4,8 @@
  *
  * pybind11 bindings of the gr-beamalign blocks and C++ kernels.
  */
+#include <optional>
+
 #include <pybind11/complex.h>
 #include <pybind11/eigen.h>
 #include <pybind11/numpy.h>
@@ -230,41 +232,65 @@ Args:
     u_h, u_v: initial grid (one entry per atom)
     step_h, step_v: grid spacing (gradient scale; options.reach is in these units)
     options: vbi_options
+    phi: the grid's sensing columns (M x len(u_h)) when kept between calls, else None
 Returns:
     vbi_estimate (x, u_h, u_v, support, noise_precision, iterations)
 )doc";
+    // A kept sensing matrix arrives as an F-ordered complex128 array (copied once if not).
+    using columns_array =
+        py::array_t<std::complex<double>, py::array::f_style | py::array::forcecast>;
+    using maybe_columns = std::optional<columns_array>;
+    auto columns_view = [](const maybe_columns& phi) {
+        std::optional<Eigen::Ref<const Eigen::MatrixXcd>> view;
+        if (phi) {
+            if (phi->ndim() != 2) {
+                throw std::invalid_argument("phi must be a 2-D matrix");
+            }
+            view.emplace(Eigen::Map<const Eigen::MatrixXcd>(phi->data(), phi->shape(0),
+                                                            phi->shape(1)));
+        }
+        return view;
+    };
     for (auto [name, estimator] :
          { std::make_pair("sc_vbi", &sc_vbi), std::make_pair("turbo_vbi", &turbo_vbi) }) {
         m.def(
             name,
-            [estimator = estimator](const hybrid_sensing& sensing, const Eigen::VectorXcd& y,
-                        const Eigen::VectorXd& u_h, const Eigen::VectorXd& u_v, double step_h,
-                        double step_v, const vbi_options& options) {
+            [estimator = estimator, columns_view](
+                const hybrid_sensing& sensing, const Eigen::VectorXcd& y,
+                const Eigen::VectorXd& u_h, const Eigen::VectorXd& u_v, double step_h,
+                double step_v, const vbi_options& options, const maybe_columns& phi) {
+                const auto view = columns_view(phi);
                 py::gil_scoped_release release;
-                return estimator(sensing, y, u_h, u_v, step_h, step_v, options);
+                return estimator(sensing, y, u_h, u_v, step_h, step_v, options,
+                                 view ? &*view : nullptr);
             },
             py::arg("sensing"), py::arg("y"), py::arg("u_h"), py::arg("u_v"),
             py::arg("step_h"), py::arg("step_v"), py::arg("options") = vbi_options(),
-            vbi_doc);
+            py::arg("phi") = py::none(), vbi_doc);
     }
     m.def(
         "gw_sc_vbi",
-        [](const hybrid_sensing& sensing, const Eigen::VectorXcd& y, const Eigen::VectorXd& u_h,
+        [columns_view](const hybrid_sensing& sensing, const Eigen::VectorXcd& y, const Eigen::VectorXd& u_h,
            const Eigen::VectorXd& u_v, double step_h, double step_v,
            const std::vector<std::vector<int>>& group_chains,
            const std::vector<std::vector<int>>& group_atoms, const vbi_options& group_options,
-           const vbi_options& joint_options, int threads) {
+           const vbi_options& joint_options, int threads, int candidates,
+           const maybe_columns& phi) {
+            const auto view = columns_view(phi);
             py::gil_scoped_release release;
             return gw_sc_vbi(sensing, y, u_h, u_v, step_h, step_v, group_chains, group_atoms,
-                             group_options, joint_options, threads);
+                             group_options, joint_options, threads, candidates,
+                             view ? &*view : nullptr);
         },
         py::arg("sensing"), py::arg("y"), py::arg("u_h"), py::arg("u_v"), py::arg("step_h"),
         py::arg("step_v"), py::arg("group_chains"), py::arg("group_atoms"),
         py::arg("group_options"), py::arg("joint_options"), py::arg("threads") = 1,
+        py::arg("candidates") = 4, py::arg("phi") = py::none(),
         R"doc(
 GW-SC-VBI (seed 004 Sec. V-C): SC-VBI per group (its RF chains, its sub-interval's grid
 atoms; groups on `threads` threads), then a joint SC-VBI over the union of the group
-supports at their refined directions. The estimate's u_h/u_v are that union.
+supports at their refined directions, plus the `candidates` grid atoms best matched to
+the group estimates' residual. The estimate's u_h/u_v are that union.
 )doc");
 
     py::class_<coarray_solver>(m, "coarray_solver", R"doc(

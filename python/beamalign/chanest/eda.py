@@ -129,6 +129,9 @@ def eda_grouping(positions, num_groups=4, population=100, generations=60, elite=
             frequency = np.mean([np.eye(g)[a] for a in elites], axis=0)
             model = np.clip((1 - rate) * model + rate * frequency, eps, 1 - eps)
             model /= model.sum(axis=1, keepdims=True)
+    if not np.isfinite(best_score):
+        raise ValueError(f"no grouping of {n} antennas into {g} groups met the SRL bound "
+                         f"{srl_bound} at {snr_db} dB; raise the bound or drop it")
     return GroupingResult([positions[best_assignment == k] for k in range(g)], -best_score,
                           best_srls, history, initial)
 

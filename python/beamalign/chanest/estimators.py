@@ -78,8 +78,10 @@ class ChannelEstimator:
         reference = HybridSensing.from_array(array, chain_weights)
         self.sensing = kernels.hybrid_sensing(reference.chain_column, reference.chain_row,
                                               reference.weights_conj)
+        # The grid's sensing columns do not change between pilots: computed once, in the
+        # column-major order the C++ estimators read without a copy.
+        self.phi = np.asfortranarray(self.sensing.columns(self.u_h, self.u_v))
         if method == "omp":
-            self.phi = self.sensing.columns(self.u_h, self.u_v)
             self.chain_energy = np.sum(np.abs(chain_weights) ** 2, axis=1)
         if method == "gw-sc-vbi":
             if column_groups is None:
@@ -130,11 +132,11 @@ class ChannelEstimator:
                 result = kernels.gw_sc_vbi(self.sensing, y, self.u_h, self.u_v, self.step_h,
                                            self.step_v, self.group_chains, self.group_atoms,
                                            self.group_options, self.joint_options,
-                                           self.threads)
+                                           self.threads, self.sparsity, self.phi)
             else:
                 estimator = kernels.sc_vbi if self.method == "sc-vbi" else kernels.turbo_vbi
                 result = estimator(self.sensing, y, self.u_h, self.u_v, self.step_h,
-                                   self.step_v, self.options)
+                                   self.step_v, self.options, self.phi)
             support = np.asarray(result.support, dtype=int)
             u_h, u_v = np.asarray(result.u_h)[support], np.asarray(result.u_v)[support]
             gains = np.asarray(result.x)[support]

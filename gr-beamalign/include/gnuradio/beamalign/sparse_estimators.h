@@ -106,6 +106,8 @@ struct BEAMALIGN_API vbi_estimate {
  * directions move by Armijo gradient steps on -||y - Phi_S(u) x_S||^2.
  *
  * \param step_h, step_v grid spacing (the reach unit and the gradient scale)
+ * \param phi the sensing columns of u_h/u_v when the caller keeps them (the grid and the
+ *        beams rarely change between pilots); nullptr computes them
  */
 BEAMALIGN_API vbi_estimate sc_vbi(const hybrid_sensing& sensing,
                                   const Eigen::Ref<const Eigen::VectorXcd>& y,
@@ -113,7 +115,8 @@ BEAMALIGN_API vbi_estimate sc_vbi(const hybrid_sensing& sensing,
                                   const Eigen::Ref<const Eigen::VectorXd>& u_v,
                                   double step_h,
                                   double step_v,
-                                  const vbi_options& options);
+                                  const vbi_options& options,
+                                  const Eigen::Ref<const Eigen::MatrixXcd>* phi = nullptr);
 
 /*!
  * \brief Turbo-VBI: the same model with the full posterior covariance of every atom
@@ -128,7 +131,8 @@ BEAMALIGN_API vbi_estimate turbo_vbi(const hybrid_sensing& sensing,
                                      const Eigen::Ref<const Eigen::VectorXd>& u_v,
                                      double step_h,
                                      double step_v,
-                                     const vbi_options& options);
+                                     const vbi_options& options,
+                                     const Eigen::Ref<const Eigen::MatrixXcd>* phi = nullptr);
 
 /*!
  * \brief GW-SC-VBI (seed 004 Sec. V-C): SC-VBI per group on the group's RF chains and
@@ -139,6 +143,9 @@ BEAMALIGN_API vbi_estimate turbo_vbi(const hybrid_sensing& sensing,
  * \param group_chains RF chains of each group
  * \param group_atoms grid atoms (indices into u_h/u_v) of each group's sub-interval
  * \param threads worker threads for the group stage (1: run groups in turn)
+ * \param candidates grid atoms best matched to the residual of the group estimates that
+ *        join the union (paths the groups missed)
+ * \param phi sensing columns of the whole grid, as for sc_vbi
  */
 BEAMALIGN_API vbi_estimate gw_sc_vbi(const hybrid_sensing& sensing,
                                      const Eigen::Ref<const Eigen::VectorXcd>& y,
@@ -150,7 +157,9 @@ BEAMALIGN_API vbi_estimate gw_sc_vbi(const hybrid_sensing& sensing,
                                      const std::vector<std::vector<int>>& group_atoms,
                                      const vbi_options& group_options,
                                      const vbi_options& joint_options,
-                                     int threads = 1);
+                                     int threads = 1,
+                                     int candidates = 4,
+                                     const Eigen::Ref<const Eigen::MatrixXcd>* phi = nullptr);
 
 } // namespace beamalign
 } // namespace gr
