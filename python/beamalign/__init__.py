@@ -5,6 +5,8 @@ Blocks (from gnuradio import beamalign):
     beam_combiner      N array channels -> one beam, switched at an exact sample (C++)
     rsrp_meter         per-dwell received power, pilot or energy mode (C++)
     coarray_spectrum   coarray DBF / SCG spatial spectrum of CFR snapshots (C++)
+    srs_cfr            M antenna streams of SRS OFDM symbols -> CFR snapshots (C++)
+    sim_srs_source     simulated M-antenna receiver of uplink SRS symbols
     beam_aligner       closed-loop beam search (exhaustive, binary, QSSR)
     beam_display       beam pattern and probe RSRP vectors for Qt GUI sinks
     codebook_sweeper   closed-loop codebook sweep controller
@@ -17,17 +19,19 @@ Kernels usable without a flowgraph: arrays, codebooks, channels, align, doa, cha
 """
 from ._version import __version__
 from .beamalign_python import (beam_combiner, coarray_spectrum, gaussian_noise, rsrp_meter,
-                               sim_array_source)
+                               sim_array_source, srs_cfr)
 from .blocks.beam_aligner import beam_aligner
 from .blocks.beam_display import beam_display
 from .blocks.codebook_sweeper import codebook_sweeper
 from .blocks.chanest import chanest_estimator, pc_hbf_source
+from .blocks.srs_source import sim_srs_source
 from .hw.uhd_array import uhd_array_source, uhd_rf_chain_source
 from . import align, arrays, chanest, channels, codebooks, doa
 from .pilots import zadoff_chu
 
 __all__ = [
-    "__version__", "beam_combiner", "coarray_spectrum", "gaussian_noise", "rsrp_meter", "sim_array_source",
+    "__version__", "beam_combiner", "coarray_spectrum", "gaussian_noise", "rsrp_meter", "sim_array_source", "srs_cfr",
+    "sim_srs_source",
     "beam_aligner", "beam_display", "codebook_sweeper", "uhd_array_source",
     "pc_hbf_source", "chanest_estimator", "uhd_rf_chain_source", "align", "chanest", "arrays", "channels", "codebooks", "doa", "zadoff_chu",
 ]

@@ -20,6 +20,7 @@
 #include <gnuradio/beamalign/rsrp_meter.h>
 #include <gnuradio/beamalign/sim_array_source.h>
 #include <gnuradio/beamalign/sparse_estimators.h>
+#include <gnuradio/beamalign/srs_cfr.h>
 
 namespace py = pybind11;
 using namespace gr::beamalign;
@@ -356,6 +357,26 @@ a float vector on the grid normalised to peak 1, and a `doa` message per vector
              py::arg("rounds") = 4,
              py::arg("iterations") = 150)
         .def("dropped_vectors", &coarray_spectrum::dropped_vectors);
+
+    py::class_<srs_cfr, gr::block, gr::basic_block, std::shared_ptr<srs_cfr>>(m, "srs_cfr",
+                                                                              R"doc(
+CFR snapshots from M antenna streams of SRS-like OFDM symbols (seed 003): per symbol and
+antenna, CP removal, FFT, LS estimate on the SRS subcarriers, K of them evenly spaced.
+Output: one M*K vector per symbol (antenna-major), the input of coarray_spectrum.
+SRS symbol i sits on subcarrier comb_offset + comb (i - L/2). Symbols with NaN/Inf
+samples are dropped and counted.
+)doc")
+        .def(py::init(&srs_cfr::make),
+             py::arg("num_antennas"),
+             py::arg("fft_size"),
+             py::arg("cp_len"),
+             py::arg("comb"),
+             py::arg("comb_offset"),
+             py::arg("sequence"),
+             py::arg("num_subcarriers"))
+        .def_static("srs_bin", &srs_cfr::srs_bin, py::arg("fft_size"), py::arg("comb"),
+                    py::arg("comb_offset"), py::arg("length"), py::arg("i"))
+        .def("dropped_symbols", &srs_cfr::dropped_symbols);
 
     py::class_<gaussian_noise>(m, "gaussian_noise", "Complex white Gaussian noise (C++ kernel).")
         .def(py::init<uint64_t>(), py::arg("seed"))
