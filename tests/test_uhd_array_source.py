@@ -26,3 +26,11 @@ def test_rf_chain_source_without_usrp_names_the_device():
     assert "uhd_rf_chain_source: no USRP found" in str(err.value)
     with pytest.raises(ValueError, match="num_rf"):
         beamalign.uhd_rf_chain_source("type=b200", 0)
+
+
+def test_srs_source_without_usrp_names_the_device_and_checks_the_layout_first():
+    args = "type=b200,serial=BEAMALIGN-SRS"
+    with pytest.raises(RuntimeError, match="uhd_srs_source: no USRP found.*BEAMALIGN-SRS"):
+        beamalign.uhd_srs_source(args, 4)
+    with pytest.raises(ValueError, match="fit in fft_size"):
+        beamalign.uhd_srs_source(args, 4, fft_size=64, srs_length=96)

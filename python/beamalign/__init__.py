@@ -7,6 +7,8 @@ Blocks (from gnuradio import beamalign):
     coarray_spectrum   coarray DBF / SCG spatial spectrum of CFR snapshots (C++)
     srs_cfr            M antenna streams of SRS OFDM symbols -> CFR snapshots (C++)
     sim_srs_source     simulated M-antenna receiver of uplink SRS symbols
+    uhd_srs_source     M-channel USRP + srs_cfr (the same snapshots from real antennas)
+    doa_estimator      AoA from CFR snapshots (SCG, DBF, MUSIC, root-MUSIC): spectrum + doa
     beam_aligner       closed-loop beam search (exhaustive, binary, QSSR)
     beam_display       beam pattern and probe RSRP vectors for Qt GUI sinks
     codebook_sweeper   closed-loop codebook sweep controller
@@ -24,14 +26,15 @@ from .blocks.beam_aligner import beam_aligner
 from .blocks.beam_display import beam_display
 from .blocks.codebook_sweeper import codebook_sweeper
 from .blocks.chanest import chanest_estimator, pc_hbf_source
+from .blocks.doa_estimator import doa_estimator
 from .blocks.srs_source import sim_srs_source
-from .hw.uhd_array import uhd_array_source, uhd_rf_chain_source
+from .hw.uhd_array import uhd_array_source, uhd_rf_chain_source, uhd_srs_source
 from . import align, arrays, chanest, channels, codebooks, doa
 from .pilots import zadoff_chu
 
 __all__ = [
     "__version__", "beam_combiner", "coarray_spectrum", "gaussian_noise", "rsrp_meter", "sim_array_source", "srs_cfr",
-    "sim_srs_source",
+    "sim_srs_source", "uhd_srs_source", "doa_estimator",
     "beam_aligner", "beam_display", "codebook_sweeper", "uhd_array_source",
     "pc_hbf_source", "chanest_estimator", "uhd_rf_chain_source", "align", "chanest", "arrays", "channels", "codebooks", "doa", "zadoff_chu",
 ]

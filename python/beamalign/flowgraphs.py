@@ -114,3 +114,40 @@ class channel_estimation(gr.top_block):
         expected = self.source.produced - self.estimator.bad_vectors
         self.recorder.wait_for(expected, 5.0)  # messages may trail the stream's end
         return list(self.recorder.messages)
+
+
+class direction_finding(gr.top_block):
+    """SRS direction finding on the simulated M-antenna receiver.
+
+    sim_srs_source (M streams) -> srs_cfr (M x K snapshots per symbol) -> head ->
+    doa_estimator; `recorder` keeps the doa messages.
+    """
+
+    def __init__(self, method="scg", angle_deg=20.0, snr_db=20.0, rho=1.0, num_nlos=0,
+                 symbols=10, num_antennas=4, num_subcarriers=16, fft_size=256, cp_len=18,
+                 srs_length=96, seed=0):
+        gr.top_block.__init__(self, "direction_finding")
+        from gnuradio import blocks
+
+        from .beamalign_python import srs_cfr
+        from .blocks.doa_estimator import doa_estimator
+        from .blocks.srs_source import sim_srs_source
+
+        self.source = sim_srs_source(num_antennas, fft_size, cp_len, 2, 0, srs_length,
+                                     angle_deg, snr_db, rho, num_nlos, seed)
+        self.cfr = srs_cfr(num_antennas, fft_size, cp_len, 2, 0, self.source.sequence.tolist(),
+                           num_subcarriers)
+        self.head = blocks.head(gr.sizeof_gr_complex * num_antennas * num_subcarriers, symbols)
+        self.estimator = doa_estimator(method, num_antennas, num_subcarriers)
+        self.sink = blocks.null_sink(gr.sizeof_float * len(self.estimator.spectrum.grid_deg))
+        self.recorder = message_recorder()
+        for m in range(num_antennas):
+            self.connect((self.source, m), (self.cfr, m))
+        self.connect(self.cfr, self.head, self.estimator, self.sink)
+        self.msg_connect(self.estimator, "doa", self.recorder, "in")
+
+    def estimates(self):
+        """Runs until `symbols` snapshot sets are estimated; returns the doa messages."""
+        self.run()
+        self.recorder.wait_for(len(self.estimator.estimates), 5.0)
+        return list(self.recorder.messages)

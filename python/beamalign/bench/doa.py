@@ -6,8 +6,9 @@ import time
 import numpy as np
 
 from ..arrays.impairments import AngleDependentPhaseError
-from ..doa import (DEFAULT_GRID_DEG, CoarraySpectrum, crb_deg, half_power_beamwidth, music_spectrum,
-                   root_music, sample_covariance, scg_reference, simulate_snapshots)
+from ..doa import (DEFAULT_GRID_DEG, CoarraySpectrum, crb_deg, half_power_beamwidth,
+                   sample_covariance, scg_reference, simulate_snapshots)
+from ..doa.estimate import estimate_doa
 from . import plotting
 from .report import Report
 
@@ -103,11 +104,7 @@ DOA_METHODS = ("dbf", "scg", "music", "root-music")
 
 
 def _estimates(spectrum, h):
-    r = sample_covariance(h)
-    eta = spectrum.dbf(r)
-    return {"dbf": spectrum.estimate_deg(eta), "scg": spectrum.estimate_deg(spectrum.scg(eta)),
-            "music": spectrum.estimate_deg(music_spectrum(r, spectrum.grid_deg)),
-            "root-music": float(root_music(r)[0])}
+    return {method: estimate_doa(method, spectrum, h)[0] for method in DOA_METHODS}
 
 
 def _rmse_rows(report, x_name, x, errors, progress):
@@ -161,6 +158,39 @@ def doa_impairment(trials=500, seed=0, m=4, k=16, snr_db=20.0, rhos=(0.0, 0.25, 
                 errors[method].append(estimate - theta)
         _rmse_rows(report, "rho", rho, errors, progress)
     return report
+
+
+def doa_cdf(trials=500, seed=0, m=4, k=16, snr_db=20.0, rho=1.0, progress=None):
+    """Absolute-error CDF of each method at one SNR and impairment weight (seed 003
+    Fig. 5b): RMSE and 80th percentile rows; the sorted errors go into params."""
+    report = Report("doa-cdf", {"trials": trials, "seed": seed, "m": m, "k": k,
+                                "snr_db": snr_db, "rho": rho, "aoa_deg": [-60, 60]})
+    rng = np.random.default_rng(seed)
+    spectrum = CoarraySpectrum(m)
+    impairment = _profile(seed, m, k).with_rho(rho)
+    errors = {method: [] for method in DOA_METHODS}
+    for theta in rng.uniform(-60, 60, trials):
+        h = simulate_snapshots(rng, theta, m, k, snr_db, impairment)
+        for method, estimate in _estimates(spectrum, h).items():
+            errors[method].append(estimate - theta)
+    _rmse_rows(report, "snr_db", snr_db, errors, progress)
+    report.params["abs_errors_deg"] = {method: np.round(np.sort(np.abs(err)), 4).tolist()
+                                       for method, err in errors.items()}
+    return report
+
+
+def plot_cdf(report, path):
+    fig, ax = plotting.subplots(figsize=(6, 4.2))
+    for method, errors in report.params["abs_errors_deg"].items():
+        ax.plot(errors, np.arange(1, len(errors) + 1) / len(errors), label=method)
+    ax.axhline(0.8, color="gray", linewidth=0.8, linestyle=":")
+    ax.set_xlabel("absolute AoA error (deg)")
+    ax.set_ylabel("CDF")
+    ax.set_xlim(0, max(3.0, max(np.percentile(e, 90) for e in
+                                report.params["abs_errors_deg"].values())))
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    plotting.save(fig, path)
 
 
 def plot_rmse(report, path, x_name, xlabel):

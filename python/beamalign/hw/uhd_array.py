@@ -111,3 +111,39 @@ class uhd_rf_chain_source(gr.hier_block2):
         for ch in range(num_rf):
             self.connect((self.usrp, ch), (self.to_vector, ch))
         self.connect(self.to_vector, self)
+
+
+class uhd_srs_source(gr.hier_block2):
+    """SRS direction finding front end on an M-channel USRP: the antennas' streams go
+    through srs_cfr, giving the same M x K snapshot vectors as the simulated receiver.
+
+    The channels must be phase-coherent (shared LO and reference: lo_source, clock_source)
+    and the stream aligned to the SRS symbols (e.g. started on a timed command). With no
+    matching USRP the constructor raises RuntimeError naming the device arguments.
+
+    Args: as uhd_array_source, plus the SRS layout of srs_cfr (fft_size, cp_len, comb,
+    comb_offset, srs_length, num_subcarriers).
+    """
+
+    def __init__(self, device_args="", num_antennas=4, samp_rate=7.68e6, center_freq=3.5e9,
+                 gain=30.0, fft_size=256, cp_len=18, comb=2, comb_offset=0, srs_length=96,
+                 num_subcarriers=16, subdev_spec="", clock_source="", time_source="",
+                 lo_source=""):
+        gr.hier_block2.__init__(
+            self, "uhd_srs_source", gr.io_signature(0, 0, 0),
+            gr.io_signature(1, 1, gr.sizeof_gr_complex * max(num_antennas, 1) *
+                            max(num_subcarriers, 1)))
+        if num_antennas < 1:
+            raise ValueError(f"num_antennas must be at least 1, got {num_antennas}")
+        from .. import beamalign_python
+        from ..pilots import zadoff_chu
+
+        # The CFR block checks the layout before any hardware is touched.
+        self.cfr = beamalign_python.srs_cfr(num_antennas, fft_size, cp_len, comb, comb_offset,
+                                            zadoff_chu(srs_length).tolist(), num_subcarriers)
+        self.usrp = open_usrp_source("uhd_srs_source", device_args, num_antennas, samp_rate,
+                                     center_freq, gain, subdev_spec, clock_source, time_source,
+                                     lo_source)
+        for ch in range(num_antennas):
+            self.connect((self.usrp, ch), (self.cfr, ch))
+        self.connect(self.cfr, self)
