@@ -94,7 +94,7 @@ class ChannelEstimator:
             edges = np.linspace(-array.u_v_max, array.u_v_max, num_groups + 1)
             # Group g models the atoms of its vertical sub-interval plus one grid step on
             # each side: a path just outside leaks into the 4-element narrow beam and is
-            # better placed where it is than at the edge (the joint stage merges repeats).
+            # better placed where it is than at the edge (the joint stage picks among repeats).
             margin = self.step_v * (1 + 1e-9)
             self.group_chains = [np.flatnonzero(chain_group == g).tolist()
                                  for g in range(num_groups)]
