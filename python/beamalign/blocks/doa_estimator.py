@@ -20,9 +20,11 @@ class doa_estimator(gr.sync_block):
         method: "scg" (coarray DBF + sparse reconstruction), "dbf", "music", "root-music"
         num_antennas, num_subcarriers: M and K
         grid_deg: spectrum grid (default -60..60 deg in 0.1 deg steps)
+        verbose: log each estimate
     """
 
-    def __init__(self, method="scg", num_antennas=4, num_subcarriers=16, grid_deg=None):
+    def __init__(self, method="scg", num_antennas=4, num_subcarriers=16, grid_deg=None,
+                 verbose=False):
         grid = np.asarray(DEFAULT_GRID_DEG if grid_deg is None else grid_deg, np.float64)
         gr.sync_block.__init__(self, name="doa_estimator",
                                in_sig=[(np.complex64, num_antennas * num_subcarriers)],
@@ -30,6 +32,7 @@ class doa_estimator(gr.sync_block):
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
         self.method, self.m, self.k = method, int(num_antennas), int(num_subcarriers)
+        self.verbose = bool(verbose)
         self.spectrum = CoarraySpectrum(self.m, grid)
         self.dropped = 0
         self.estimates = []
@@ -48,6 +51,8 @@ class doa_estimator(gr.sync_block):
                                          vector.reshape(self.m, self.k))
             out[:] = values
             self.estimates.append(angle)
+            if self.verbose:
+                self.logger.info(f"doa {self.method}: AoA {angle:+.2f} deg")
             self.message_port_pub(pmt.intern("doa"), dict_to_pmt({
                 "method": self.method, "angle_deg": angle,
                 "u": float(np.sin(np.deg2rad(angle))), "spectrum": values.astype(np.float32),
