@@ -82,7 +82,7 @@ def test_doa_benches_write_rows(tmp_path):
             assert len(hpbw) == 8 and all(hpbw[("scg", x)] < hpbw[("dbf", x)] for x in
                                           (-45.0, -15.0, 15.0, 45.0))
         else:
-            assert {r["method"] for r in rows} == {"dbf", "scg", "scg-numpy"}
+            assert {r["method"] for r in rows} == {"dbf", "scg", "scg-numpy", "cnn"}
             assert all(r["value"] > 0 for r in rows)
 
 

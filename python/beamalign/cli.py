@@ -92,6 +92,14 @@ def cmd_align(args):
 
 def cmd_train(args):
     from .align.strategies import DEFAULT_SR_BSNET, qssr_net_path
+    from .doa.estimate import DEFAULT_DOA_CNN
+    if args.model == "doa-cnn":
+        from .models.train_doa_cnn import train
+        path = train(args.out or DEFAULT_DOA_CNN, epochs=args.epochs or 60,
+                     steps_per_epoch=args.steps, batch=args.batch or 256, seed=args.seed,
+                     quiet=args.quiet)
+        print(f"wrote {path} and {path.with_suffix('.json')}")
+        return 0
     if args.model == "qssr-net":
         from .models.train_qssr_net import train
         default_out, default_epochs = qssr_net_path(args.nt, args.nr), 150
@@ -100,7 +108,7 @@ def cmd_train(args):
         default_out, default_epochs = DEFAULT_SR_BSNET, 150
     path = train(args.out or default_out, nt=args.nt, nr=args.nr,
                  epochs=args.epochs or default_epochs, steps_per_epoch=args.steps,
-                 batch=args.batch, seed=args.seed, quiet=args.quiet)
+                 batch=args.batch or 100, seed=args.seed, quiet=args.quiet)
     print(f"wrote {path} and {path.with_suffix('.json')}")
     return 0
 
@@ -412,15 +420,16 @@ def build_parser():
     align.set_defaults(func=cmd_align)
 
     train = sub.add_parser("train", help="train a shipped model (safetensors + JSON sidecar)")
-    train.add_argument("model", choices=("qssr-net", "sr-bsnet"))
+    train.add_argument("model", choices=("qssr-net", "sr-bsnet", "doa-cnn"))
     _common(train)
     train.add_argument("--out", help="weight file (default: the shipped one)")
     train.add_argument("--nt", type=int, default=64)
     train.add_argument("--nr", type=int, default=16)
     train.add_argument("--epochs", type=int, default=None,
-                       help="epochs (qssr-net 150, sr-bsnet 150)")
+                       help="epochs (qssr-net 150, sr-bsnet 150, doa-cnn 60)")
     train.add_argument("--steps", type=int, default=50, help="batches per epoch")
-    train.add_argument("--batch", type=int, default=100)
+    train.add_argument("--batch", type=int, default=None,
+                       help="examples per batch (default 100; doa-cnn 256)")
     train.set_defaults(func=cmd_train)
 
     calibrate = sub.add_parser("calibrate", help="online self-calibration or a chamber run; "
@@ -483,7 +492,8 @@ def build_parser():
     doa = sub.add_parser("doa", help="SRS direction finding on the simulated M-antenna "
                          "receiver; prints estimate vs truth")
     _common(doa)
-    doa.add_argument("--method", choices=("scg", "dbf", "music", "root-music"), default="scg")
+    doa.add_argument("--method", choices=("scg", "dbf", "music", "root-music", "cnn"),
+                     default="scg")
     doa.add_argument("--angle-deg", type=float, default=20.0)
     doa.add_argument("--snr-db", type=float, default=20.0)
     doa.add_argument("--rho", type=float, default=1.0, help="phase-error weight in [0, 1]")

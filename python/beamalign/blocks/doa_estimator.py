@@ -4,7 +4,7 @@ import pmt
 from gnuradio import gr
 
 from ..doa import DEFAULT_GRID_DEG, CoarraySpectrum
-from ..doa.estimate import METHODS, estimate_doa
+from ..doa.estimate import METHODS, estimate_doa, load_doa_cnn
 from .messages import dict_to_pmt
 
 class doa_estimator(gr.sync_block):
@@ -17,14 +17,17 @@ class doa_estimator(gr.sync_block):
     spectrum and no message; the block keeps running.
 
     Args:
-        method: "scg" (coarray DBF + sparse reconstruction), "dbf", "music", "root-music"
+        method: "scg" (coarray DBF + sparse reconstruction), "dbf", "music", "root-music",
+            or "cnn" (the data-driven regressor; its spectrum marks the estimate)
         num_antennas, num_subcarriers: M and K
         grid_deg: spectrum grid (default -60..60 deg in 0.1 deg steps)
         verbose: log each estimate
+        model: weight file of the CNN ("" for the shipped one, trained for the simulated
+            array's phase errors); loaded here, so a bad file fails at construction
     """
 
     def __init__(self, method="scg", num_antennas=4, num_subcarriers=16, grid_deg=None,
-                 verbose=False):
+                 verbose=False, model=""):
         grid = np.asarray(DEFAULT_GRID_DEG if grid_deg is None else grid_deg, np.float64)
         gr.sync_block.__init__(self, name="doa_estimator",
                                in_sig=[(np.complex64, num_antennas * num_subcarriers)],
@@ -34,6 +37,10 @@ class doa_estimator(gr.sync_block):
         self.method, self.m, self.k = method, int(num_antennas), int(num_subcarriers)
         self.verbose = bool(verbose)
         self.spectrum = CoarraySpectrum(self.m, grid)
+        self.model = load_doa_cnn(model or None) if method == "cnn" else None
+        if self.model is not None and self.model.num_antennas != self.m:
+            raise ValueError(f"the CNN was trained for {self.model.num_antennas} antennas, "
+                             f"not {self.m}")
         self.dropped = 0
         self.estimates = []
         self.message_port_register_out(pmt.intern("doa"))
@@ -48,7 +55,7 @@ class doa_estimator(gr.sync_block):
                                      "(further ones are only counted)")
                 continue
             angle, values = estimate_doa(self.method, self.spectrum,
-                                         vector.reshape(self.m, self.k))
+                                         vector.reshape(self.m, self.k), self.model)
             out[:] = values
             self.estimates.append(angle)
             if self.verbose:

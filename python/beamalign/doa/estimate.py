@@ -1,19 +1,41 @@
-"""One AoA estimate per M x K snapshot set, by any of the non-learned methods."""
+"""One AoA estimate per M x K snapshot set, by any of the methods the blocks and the
+benches share."""
+from pathlib import Path
+
 import numpy as np
 
 from .coarray import sample_covariance
 from .subspace import music_spectrum, root_music
 
-METHODS = ("scg", "dbf", "music", "root-music")
+METHODS = ("scg", "dbf", "music", "root-music", "cnn")
+# Seeds the simulated array's angle-dependent phase-error profile: the array of
+# sim_srs_source, of `beamalign bench doa-*` with --seed 0, and of the shipped CNN.
+ARRAY_PROFILE_SEED = 1000
+DEFAULT_DOA_CNN = Path(__file__).resolve().parents[1] / "models" / "doa_cnn.safetensors"
 
 
-def estimate_doa(method, spectrum, snapshots):
+def load_doa_cnn(path=None):
+    """The data-driven CNN baseline (weights shipped, trained by `beamalign train doa-cnn`)."""
+    from ..models.doa_cnn import DoaCnn
+
+    return DoaCnn.load(path or DEFAULT_DOA_CNN)
+
+
+def estimate_doa(method, spectrum, snapshots, model=None):
     """(angle_deg, spectrum on spectrum's grid normalised to peak 1) of one (M, K) snapshot
     set; spectrum is a CoarraySpectrum. root-MUSIC takes its angle from the polynomial and
-    shows the MUSIC spectrum."""
+    shows the MUSIC spectrum; the CNN (model: load_doa_cnn()) regresses the angle, and its
+    spectrum is 1 at the nearest grid angle."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     r = sample_covariance(snapshots)
+    if method == "cnn":
+        if model is None:
+            raise ValueError("method 'cnn' needs its model (load_doa_cnn())")
+        angle = model.estimate_deg(r)
+        values = np.zeros(len(spectrum.grid_deg))
+        values[int(np.argmin(np.abs(spectrum.grid_deg - angle)))] = 1.0
+        return angle, values
     if method in ("dbf", "scg"):
         values = spectrum.dbf(r)
         if method == "scg":
