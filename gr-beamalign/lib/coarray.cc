@@ -21,20 +21,18 @@ coarray_solver::coarray_solver(int num_antennas, const std::vector<double>& grid
     }
     const int m = num_antennas;
     const int l = static_cast<int>(grid_deg.size());
-    d_cos.resize(m, l);
-    d_sin.resize(m, l);
+    d_basis.resize(l, 2 * m);
     for (int j = 0; j < l; ++j) {
         const double s = std::sin(grid_deg[j] * M_PI / 180.0);
         for (int k = 0; k < m; ++k) {
-            d_cos(k, j) = std::cos(M_PI * k * s);
-            d_sin(k, j) = std::sin(M_PI * k * s);
+            d_basis(j, k) = std::cos(M_PI * k * s);
+            d_basis(j, m + k) = std::sin(M_PI * k * s);
         }
     }
     // Lag k occurs M - |k| times; lags +k and -k fold into one real term.
-    d_lag_weight.resize(m);
-    d_lag_weight(0) = m;
-    for (int k = 1; k < m; ++k) {
-        d_lag_weight(k) = 2.0 * (m - k);
+    d_lag_weight.resize(2 * m);
+    for (int k = 0; k < m; ++k) {
+        d_lag_weight(k) = d_lag_weight(m + k) = k == 0 ? m : 2.0 * (m - k);
     }
     // Power iteration from a fixed positive start: P is PSD with a dominant eigenvector
     // close to all-positive, so 50 steps settle the step size of the solver.
@@ -50,9 +48,16 @@ coarray_solver::coarray_solver(int num_antennas, const std::vector<double>& grid
 
 Eigen::VectorXd coarray_solver::apply_p(const Eigen::VectorXd& x) const
 {
-    const Eigen::VectorXd re = d_lag_weight.cwiseProduct(d_cos * x);
-    const Eigen::VectorXd im = d_lag_weight.cwiseProduct(d_sin * x);
-    return d_cos.transpose() * re + d_sin.transpose() * im;
+    Eigen::VectorXd out(x.size());
+    apply_p(x, out);
+    return out;
+}
+
+void coarray_solver::apply_p(const Eigen::VectorXd& x, Eigen::VectorXd& out) const
+{
+    // P x = B diag(w) B^T x: 2M dot products along the grid, then 2M axpys.
+    const Eigen::VectorXd lags = d_lag_weight.cwiseProduct(d_basis.transpose() * x);
+    out.noalias() = d_basis * lags;
 }
 
 Eigen::VectorXd coarray_solver::dbf(const std::complex<double>* covariance,
@@ -73,7 +78,7 @@ Eigen::VectorXd coarray_solver::dbf(const std::complex<double>* covariance,
     }
     // c_k = sum over i - j = k of R_ij; the spectrum is real for Hermitian R:
     // eta_l = c_0 + 2 sum_{k>0} Re(c_k exp(-j pi k s_l)).
-    Eigen::VectorXd re(m), im(m);
+    Eigen::VectorXd lags(2 * m);
     for (int k = 0; k < m; ++k) {
         std::complex<double> c(0.0, 0.0);
         for (int j = 0; j + k < m; ++j) {
@@ -83,10 +88,10 @@ Eigen::VectorXd coarray_solver::dbf(const std::complex<double>* covariance,
             c -= noise * m; // the trace of sigma^2 I
         }
         const double fold = k == 0 ? 1.0 : 2.0;
-        re(k) = fold * c.real();
-        im(k) = fold * c.imag();
+        lags(k) = fold * c.real();
+        lags(m + k) = fold * c.imag();
     }
-    return d_cos.transpose() * re + d_sin.transpose() * im;
+    return d_basis * lags;
 }
 
 Eigen::VectorXd coarray_solver::reconstruct(const Eigen::VectorXd& eta_i,
@@ -111,17 +116,18 @@ Eigen::VectorXd coarray_solver::reconstruct(const Eigen::VectorXd& eta_i,
 
     Eigen::VectorXd eta = b.cwiseMax(0.0) * step;
     Eigen::VectorXd weights = Eigen::VectorXd::Ones(l);
+    Eigen::VectorXd x(l), y(l), x_new(l), p_y(l);
     for (int round = 0; round < rounds; ++round) {
-        Eigen::VectorXd x = eta, y = eta;
+        x = eta;
+        y = eta;
         double t = 1.0;
         for (int it = 0; it < iterations; ++it) {
-            const Eigen::VectorXd grad = apply_p(y) + lambda * y - b;
-            // Proximal step of mu * sum w_l eta_l on eta >= 0.
-            const Eigen::VectorXd x_new =
-                (y - step * (grad + mu * weights)).cwiseMax(0.0);
+            apply_p(y, p_y);
+            // Gradient step, then the proximal step of mu * sum w_l eta_l on eta >= 0.
+            x_new = (y - step * (p_y + lambda * y - b + mu * weights)).cwiseMax(0.0);
             const double t_new = 0.5 * (1.0 + std::sqrt(1.0 + 4.0 * t * t));
             y = x_new + ((t - 1.0) / t_new) * (x_new - x);
-            x = x_new;
+            x.swap(x_new);
             t = t_new;
         }
         eta = x;

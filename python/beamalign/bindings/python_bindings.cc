@@ -320,7 +320,11 @@ half-wavelength ULA on a grid of angles (degrees). P = A~^H A~ is applied throug
             py::arg("remove_noise") = true,
             "Coarray DBF spectrum A~^H vec(R); remove_noise first takes out sigma^2 I, "
             "sigma^2 = the smallest eigenvalue of R.")
-        .def("apply_p", &coarray_solver::apply_p, py::arg("x"), "P x without forming P.")
+        .def("apply_p",
+             static_cast<Eigen::VectorXd (coarray_solver::*)(const Eigen::VectorXd&) const>(
+                 &coarray_solver::apply_p),
+             py::arg("x"),
+             "P x without forming P.")
         .def("reconstruct",
              &coarray_solver::reconstruct,
              py::arg("eta_i"),

@@ -30,7 +30,7 @@ public:
     coarray_solver(int num_antennas, const std::vector<double>& grid_deg);
 
     int num_antennas() const { return d_num_antennas; }
-    int grid_size() const { return static_cast<int>(d_cos.cols()); }
+    int grid_size() const { return static_cast<int>(d_basis.rows()); }
 
     /*!
      * Coarray DBF spectrum A~^H vec(R) of an M x M covariance (row-major). With
@@ -42,6 +42,8 @@ public:
 
     /*! P x without forming P. */
     Eigen::VectorXd apply_p(const Eigen::VectorXd& x) const;
+    //! The same into a caller's vector (no allocation in the solver's loop).
+    void apply_p(const Eigen::VectorXd& x, Eigen::VectorXd& out) const;
 
     /*! Largest eigenvalue of P (power iteration; computed once). */
     double p_norm() const { return d_p_norm; }
@@ -66,9 +68,10 @@ public:
 
 private:
     int d_num_antennas;
-    Eigen::MatrixXd d_cos; // M x L: cos(pi k sin theta_l), k = 0..M-1
-    Eigen::MatrixXd d_sin;
-    Eigen::VectorXd d_lag_weight;
+    // L x 2M: columns cos(pi k sin theta_l) then sin(pi k sin theta_l), k = 0..M-1, so
+    // both products with it run along the long grid axis (vectorised dot products/axpys).
+    Eigen::MatrixXd d_basis;
+    Eigen::VectorXd d_lag_weight; // 2M: the weight of each lag, for the cos and sin halves
     double d_p_norm;
 };
 
