@@ -1,7 +1,6 @@
 """pc_hbf_source -> chanest_estimator in a flowgraph: chanest messages, truth from the
 channel tag, NaN vectors skipped, and `beamalign chanest`."""
 import numpy as np
-import pmt
 import pytest
 from gnuradio import blocks, gr
 
