@@ -77,3 +77,19 @@ def test_groupwise_beam_resolves_what_the_wide_beam_aliases():
         results[name] = np.median(errors)
     assert results["groupwise"] < -12.0
     assert results["wide"] > -5.0
+
+
+def test_3gpp_element_pattern_weights_each_path():
+    from gnuradio.beamalign.chanest.hybrid import element_gain_db
+
+    # Broadside: the 8 dBi peak; 65 deg off in azimuth only: 12 dB down; floor -30 dB.
+    assert element_gain_db(0.0, 0.0) == pytest.approx(8.0)
+    assert element_gain_db(np.sin(np.radians(65.0)), 0.0) == pytest.approx(-4.0)
+    assert element_gain_db(0.5, np.sin(np.radians(60.0))) == pytest.approx(-22.0)  # end-fire, 60 deg up
+    array = PartiallyConnectedArray()
+    flat = MultipathChannel.draw(array, 4, rng=3)
+    shaped = MultipathChannel.draw(array, 4, rng=3, element_pattern="3gpp")
+    np.testing.assert_allclose(shaped.gains, flat.gains *
+                               10 ** (element_gain_db(flat.u_h, flat.u_v) / 20))
+    with pytest.raises(ValueError, match="element_pattern"):
+        MultipathChannel.draw(array, 4, element_pattern="dipole")

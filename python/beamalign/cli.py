@@ -254,7 +254,8 @@ def cmd_chanest(args):
 
     tb = channel_estimation(method=args.method, beam=args.beam, grouping=args.grouping or "",
                             num_pilots=args.pilots, snr_db=args.snr_db, num_paths=args.paths,
-                            seed=args.seed, threads=args.threads)
+                            seed=args.seed, threads=args.threads,
+                            element_pattern=args.element_pattern)
     messages = tb.estimates()
     if not messages:
         raise SystemExit("chanest: the estimator published nothing")
@@ -487,6 +488,8 @@ def build_parser():
     chanest.add_argument("--snr-db", type=float, default=20.0)
     chanest.add_argument("--paths", type=int, default=4)
     chanest.add_argument("--threads", type=int, default=1, help="GW-SC-VBI group threads")
+    chanest.add_argument("--element-pattern", choices=("isotropic", "3gpp"),
+                         default="isotropic", help="element pattern on every path")
     chanest.set_defaults(func=cmd_chanest)
 
     doa = sub.add_parser("doa", help="SRS direction finding on the simulated M-antenna "

@@ -96,12 +96,12 @@ class channel_estimation(gr.top_block):
 
     def __init__(self, method="gw-sc-vbi", beam="groupwise", grouping="", num_pilots=10,
                  snr_db=20.0, num_paths=4, nx=32, nz=8, m=4, num_groups=4, seed=0,
-                 threads=1):
+                 threads=1, element_pattern="isotropic"):
         gr.top_block.__init__(self, "channel_estimation")
         from .blocks.chanest import chanest_estimator, pc_hbf_source
 
         self.source = pc_hbf_source(nx, nz, m, beam, num_groups, grouping, snr_db, num_paths,
-                                    1, num_pilots, seed)
+                                    1, num_pilots, seed, element_pattern)
         self.estimator = chanest_estimator(method, nx, nz, m, beam, num_groups, grouping, seed,
                                            threads=threads)
         self.recorder = message_recorder()

@@ -42,10 +42,12 @@ class pc_hbf_source(gr.sync_block):
         pilots_per_channel: pilots that see one channel draw
         num_pilots: pilots to produce before signalling done (0: unbounded)
         seed: seeds channels, noise and random beams
+        element_pattern: "isotropic" or "3gpp" (TR 38.901 element gain on every path)
     """
 
     def __init__(self, nx=32, nz=8, m=4, beam="groupwise", num_groups=4, grouping="",
-                 snr_db=20.0, num_paths=4, pilots_per_channel=1, num_pilots=0, seed=0):
+                 snr_db=20.0, num_paths=4, pilots_per_channel=1, num_pilots=0, seed=0,
+                 element_pattern="isotropic"):
         self.array = _array(nx, nz, m)
         gr.sync_block.__init__(self, name="pc_hbf_source", in_sig=None,
                                out_sig=[(np.complex64, self.array.num_rf)])
@@ -57,6 +59,8 @@ class pc_hbf_source(gr.sync_block):
         self.snr_db, self.num_paths = float(snr_db), int(num_paths)
         self.pilots_per_channel, self.num_pilots = int(pilots_per_channel), int(num_pilots)
         self.rng = np.random.default_rng(seed)
+        self.element_pattern = element_pattern
+        MultipathChannel.draw(self.array, 1, element_pattern=element_pattern)  # checks it
         self.produced = 0
         self.channel = None
 
@@ -72,7 +76,8 @@ class pc_hbf_source(gr.sync_block):
                 return -1  # WORK_DONE
         for i in range(count):
             if self.produced % self.pilots_per_channel == 0:
-                self.channel = MultipathChannel.draw(self.array, self.num_paths, rng=self.rng)
+                self.channel = MultipathChannel.draw(self.array, self.num_paths, rng=self.rng,
+                                                     element_pattern=self.element_pattern)
                 self._h = self.channel.vector(self.array)
                 self.add_item_tag(0, self.nitems_written(0) + i, CHANNEL_TAG,
                                   dict_to_pmt({"h": self._h, "pilot": self.produced}))

@@ -77,23 +77,45 @@ class PartiallyConnectedArray:
         return np.stack([beams[g] for g in column_groups[self.chain_column()]])
 
 
+ELEMENT_PATTERNS = ("isotropic", "3gpp")
+
+
+def element_gain_db(u_h, u_v):
+    """3GPP TR 38.901 (Table 7.3-1) antenna element pattern for a broadside element:
+    -min(-(A_V + A_H), 30) + 8 dBi, with A_V = -min(12 (elevation / 65 deg)^2, 30) and
+    A_H = -min(12 (azimuth / 65 deg)^2, 30); u_v = sin(elevation), u_h = cos(elevation)
+    sin(azimuth)."""
+    elevation = np.degrees(np.arcsin(np.clip(u_v, -1.0, 1.0)))
+    azimuth = np.degrees(np.arcsin(np.clip(u_h / np.cos(np.radians(elevation)), -1.0, 1.0)))
+    vertical = -np.minimum(12.0 * (elevation / 65.0) ** 2, 30.0)
+    horizontal = -np.minimum(12.0 * (azimuth / 65.0) ** 2, 30.0)
+    return -np.minimum(-(vertical + horizontal), 30.0) + 8.0
+
+
 @dataclass
 class MultipathChannel:
-    """h = sum_l g_l a(u_h,l, u_v,l): one LoS path CN(0, 1), the rest CN(0, nlos_power)."""
+    """h = sum_l g_l a(u_h,l, u_v,l): one LoS path CN(0, 1), the rest CN(0, nlos_power);
+    with element_pattern "3gpp" each path also takes every element's 3GPP gain."""
 
     gains: np.ndarray
     u_h: np.ndarray
     u_v: np.ndarray
 
     @classmethod
-    def draw(cls, array, num_paths=4, nlos_power=0.1, rng=None):
+    def draw(cls, array, num_paths=4, nlos_power=0.1, rng=None, element_pattern="isotropic"):
+        if element_pattern not in ELEMENT_PATTERNS:
+            raise ValueError(f"unknown element_pattern {element_pattern!r}; choose one of "
+                             f"{', '.join(ELEMENT_PATTERNS)}")
         rng = np.random.default_rng(rng)
         variance = np.full(num_paths, nlos_power)
         variance[0] = 1.0
         gains = (rng.standard_normal(num_paths) + 1j * rng.standard_normal(num_paths)) * \
             np.sqrt(variance / 2)
-        return cls(gains, rng.uniform(-array.u_h_max, array.u_h_max, num_paths),
-                   rng.uniform(-array.u_v_max, array.u_v_max, num_paths))
+        u_h = rng.uniform(-array.u_h_max, array.u_h_max, num_paths)
+        u_v = rng.uniform(-array.u_v_max, array.u_v_max, num_paths)
+        if element_pattern == "3gpp":
+            gains = gains * 10 ** (element_gain_db(u_h, u_v) / 20)
+        return cls(gains, u_h, u_v)
 
     def vector(self, array):
         return self.gains @ array.response(self.u_h, self.u_v)
