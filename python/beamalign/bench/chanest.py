@@ -10,7 +10,8 @@ import time
 import numpy as np
 
 from ..chanest import (ChannelEstimator, MultipathChannel, PartiallyConnectedArray,
-                       contiguous_groups, eda_grouping, load_grouping, nmse_db, observe)
+                       eda_grouping, load_grouping, nmse_db, observe)
+from ..chanest.hybrid import configure_beams
 from ..chanest.eda import DEFAULT_SRL_BOUND
 from .report import Report
 
@@ -38,12 +39,9 @@ def _column_groups(array, grouping, seed, report, progress):
 
 def _design(array, name, eda_groups, seed):
     """(chain weights, column groups) of a beam design."""
-    if name == "wide":
-        return array.wide_beams(), None
-    if name == "random":
-        return array.random_beams(seed), None
-    groups = contiguous_groups(array.nx, 4) if name == "groupwise-uniform" else eda_groups
-    return array.groupwise_beams(groups, 4), groups
+    beam = "groupwise" if name.startswith("groupwise") else name
+    return configure_beams(array, beam, 4, seed=seed,
+                           column_groups=eda_groups if name == "groupwise-eda" else None)
 
 
 def _score(report, method, x_name, x, errors, times, progress, **extra):

@@ -137,10 +137,12 @@ def nmse_db(estimate, truth):
 BEAMS = ("groupwise", "wide", "random")
 
 
-def configure_beams(array, beam="groupwise", num_groups=4, grouping="", seed=0):
+def configure_beams(array, beam="groupwise", num_groups=4, grouping="", seed=0,
+                    column_groups=None):
     """Analog chain weights (num_rf, m) of a named beam design and the column groups
-    (None unless group-wise). grouping: an `eda` grouping file; "" groups adjacent
-    columns (the uniform pattern). random beams are drawn from seed."""
+    (None unless group-wise). Group-wise beams use column_groups when given, else the
+    `eda` grouping file `grouping`, else adjacent columns (the uniform pattern). random
+    beams are drawn from seed."""
     from .eda import load_grouping
     from .estimators import contiguous_groups
 
@@ -150,6 +152,10 @@ def configure_beams(array, beam="groupwise", num_groups=4, grouping="", seed=0):
         return array.wide_beams(), None
     if beam == "random":
         return array.random_beams(seed), None
-    groups = load_grouping(grouping, array.nx) if grouping else \
-        contiguous_groups(array.nx, num_groups)
+    if column_groups is not None:
+        groups = np.asarray(column_groups)
+    elif grouping:
+        groups = load_grouping(grouping, array.nx)
+    else:
+        groups = contiguous_groups(array.nx, num_groups)
     return array.groupwise_beams(groups, int(groups.max()) + 1), groups

@@ -35,9 +35,9 @@ class HybridSensing:
         if chain_weights.shape != (array.num_rf, array.m):
             raise ValueError(f"chain weights must be ({array.num_rf}, {array.m}), "
                              f"got {chain_weights.shape}")
-        chains = np.arange(array.num_rf)
         per_column = array.nz // array.m
-        return cls(chains // per_column, (chains % per_column) * array.m, chain_weights.conj())
+        rows = (np.arange(array.num_rf) % per_column) * array.m
+        return cls(array.chain_column(), rows, chain_weights.conj())
 
     def rows(self, chains):
         chains = np.asarray(chains)
