@@ -79,10 +79,12 @@ def test_doa_benches_write_rows(tmp_path):
         rows = json.loads(out.read_text())["rows"]
         if experiment == "doa-spectrum":
             hpbw = {(r["method"], r["x"]): r["value"] for r in rows if r["metric"] == "hpbw_deg"}
-            assert len(hpbw) == 8 and all(hpbw[("scg", x)] < hpbw[("dbf", x)] for x in
-                                          (-45.0, -15.0, 15.0, 45.0))
+            assert len(hpbw) == 12
+            for x in (-45.0, -15.0, 15.0, 45.0):
+                assert hpbw[("scg", x)] < 1.0 < 20.0 < hpbw[("dbf", x)]
+                assert hpbw[("mod-dnn", x)] < 5.0
         else:
-            assert {r["method"] for r in rows} == {"dbf", "scg", "scg-numpy", "cnn"}
+            assert {r["method"] for r in rows} == {"dbf", "scg", "scg-numpy", "cnn", "mod-dnn"}
             assert all(r["value"] > 0 for r in rows)
 
 

@@ -12,7 +12,8 @@ from conftest import SOURCE_DIR
 EXAMPLES = sorted((SOURCE_DIR / "examples").glob("*.grc"))
 # What each example prints once it has done its job (it then keeps running).
 DONE_MARKERS = {"rsrp_sweep": "best beam", "qssr_alignment": "alignment qssr-net",
-                "gw_sc_vbi": "chanest gw-sc-vbi pilot 2: NMSE", "srs_doa": "doa scg: AoA"}
+                "gw_sc_vbi": "chanest gw-sc-vbi pilot 2: NMSE", "srs_doa": "doa scg: AoA",
+                "mod_dnn_doa": "doa mod-dnn: AoA"}
 RUN_SECONDS = 60
 
 

@@ -96,8 +96,16 @@ def cmd_train(args):
     if args.model == "doa-cnn":
         from .models.train_doa_cnn import train
         path = train(args.out or DEFAULT_DOA_CNN, epochs=args.epochs or 60,
-                     steps_per_epoch=args.steps, batch=args.batch or 256, seed=args.seed,
+                     steps_per_epoch=args.steps or 50, batch=args.batch or 256, seed=args.seed,
                      quiet=args.quiet)
+        print(f"wrote {path} and {path.with_suffix('.json')}")
+        return 0
+    if args.model == "mod-dnn":
+        from .doa.estimate import DEFAULT_MOD_DNN
+        from .models.train_mod_dnn import train
+        path = train(args.out or DEFAULT_MOD_DNN, ae_samples=args.ae_samples,
+                     steps=args.steps or 800, batch=args.batch or 32,
+                     seed=args.seed, quiet=args.quiet)
         print(f"wrote {path} and {path.with_suffix('.json')}")
         return 0
     if args.model == "qssr-net":
@@ -107,7 +115,7 @@ def cmd_train(args):
         from .models.train_sr_bsnet import train
         default_out, default_epochs = DEFAULT_SR_BSNET, 150
     path = train(args.out or default_out, nt=args.nt, nr=args.nr,
-                 epochs=args.epochs or default_epochs, steps_per_epoch=args.steps,
+                 epochs=args.epochs or default_epochs, steps_per_epoch=args.steps or 50,
                  batch=args.batch or 100, seed=args.seed, quiet=args.quiet)
     print(f"wrote {path} and {path.with_suffix('.json')}")
     return 0
@@ -421,16 +429,20 @@ def build_parser():
     align.set_defaults(func=cmd_align)
 
     train = sub.add_parser("train", help="train a shipped model (safetensors + JSON sidecar)")
-    train.add_argument("model", choices=("qssr-net", "sr-bsnet", "doa-cnn"))
+    train.add_argument("model", choices=("qssr-net", "sr-bsnet", "doa-cnn", "mod-dnn"))
     _common(train)
     train.add_argument("--out", help="weight file (default: the shipped one)")
     train.add_argument("--nt", type=int, default=64)
     train.add_argument("--nr", type=int, default=16)
     train.add_argument("--epochs", type=int, default=None,
                        help="epochs (qssr-net 150, sr-bsnet 150, doa-cnn 60)")
-    train.add_argument("--steps", type=int, default=50, help="batches per epoch")
+    train.add_argument("--steps", type=int, default=None,
+                       help="batches per epoch (default 50); mod-dnn: calibrator steps "
+                            "(default 800)")
     train.add_argument("--batch", type=int, default=None,
-                       help="examples per batch (default 100; doa-cnn 256)")
+                       help="examples per batch (default 100; doa-cnn 256; mod-dnn 32)")
+    train.add_argument("--ae-samples", type=int, default=200000,
+                       help="mod-dnn: examples for the autoencoder's least-squares fit")
     train.set_defaults(func=cmd_train)
 
     calibrate = sub.add_parser("calibrate", help="online self-calibration or a chamber run; "
@@ -495,7 +507,7 @@ def build_parser():
     doa = sub.add_parser("doa", help="SRS direction finding on the simulated M-antenna "
                          "receiver; prints estimate vs truth")
     _common(doa)
-    doa.add_argument("--method", choices=("scg", "dbf", "music", "root-music", "cnn"),
+    doa.add_argument("--method", choices=("scg", "dbf", "music", "root-music", "cnn", "mod-dnn"),
                      default="scg")
     doa.add_argument("--angle-deg", type=float, default=20.0)
     doa.add_argument("--snr-db", type=float, default=20.0)

@@ -1,7 +1,6 @@
 """Direction-finding experiments of seed 003: coarray DBF, SCG, MUSIC, root-MUSIC, the
-data-driven CNN (shipped weights, trained for the array profile of --seed 0), CRB.
-
-MoD-DNN is not implemented yet; its rows are absent."""
+data-driven CNN and MoD-DNN (shipped weights, trained for the array profile of --seed 0),
+and the CRB."""
 import time
 
 import numpy as np
@@ -9,7 +8,8 @@ import numpy as np
 from ..arrays.impairments import AngleDependentPhaseError
 from ..doa import (DEFAULT_GRID_DEG, CoarraySpectrum, crb_deg, half_power_beamwidth,
                    sample_covariance, scg_reference, simulate_snapshots)
-from ..doa.estimate import ARRAY_PROFILE_SEED, estimate_doa, load_doa_cnn
+from ..doa.estimate import (ARRAY_PROFILE_SEED, LEARNED_METHODS, estimate_doa,
+                            load_doa_cnn, load_mod_dnn, load_model)
 from . import plotting
 from .report import Report
 
@@ -18,24 +18,31 @@ ANGLES_DEG = (-45.0, -15.0, 15.0, 45.0)
 
 def doa_spectrum(trials=200, seed=0, m=4, k=16, snr_db=20.0, angles_deg=ANGLES_DEG,
                  progress=None):
-    """Fig. 1c-like: half-power beamwidth and peak error of coarray DBF and SCG."""
+    """Fig. 1c-like: half-power beamwidth and peak error of coarray DBF, SCG and MoD-DNN
+    (ideal array: rho = 0)."""
     report = Report("doa-spectrum", {"trials": trials, "seed": seed, "m": m, "k": k,
                                      "snr_db": snr_db, "impairments": None})
     rng = np.random.default_rng(seed)
     spectrum = CoarraySpectrum(m)
+    mod_dnn = load_mod_dnn()
     report.examples = {}
+    methods = ("dbf", "scg", "mod-dnn")
     for theta in angles_deg:
-        widths = {"dbf": [], "scg": []}
-        errors = {"dbf": [], "scg": []}
+        widths = {method: [] for method in methods}
+        errors = {method: [] for method in methods}
         for trial in range(trials):
-            eta = spectrum.dbf(sample_covariance(simulate_snapshots(rng, theta, m, k, snr_db)))
+            h = simulate_snapshots(rng, theta, m, k, snr_db)
+            eta = spectrum.dbf(sample_covariance(h))
             out = spectrum.scg(eta)
-            for method, spec in (("dbf", eta), ("scg", out)):
+            angle, calibrated = estimate_doa("mod-dnn", spectrum, h, mod_dnn)
+            for method, spec, estimate in (("dbf", eta, None), ("scg", out, None),
+                                           ("mod-dnn", calibrated, angle)):
                 widths[method].append(half_power_beamwidth(spec, DEFAULT_GRID_DEG))
-                errors[method].append(spectrum.estimate_deg(spec) - theta)
+                estimate = spectrum.estimate_deg(spec) if estimate is None else estimate
+                errors[method].append(estimate - theta)
             if trial == 0:
-                report.examples[theta] = (eta, out)
-        for method in ("dbf", "scg"):
+                report.examples[theta] = (eta, out, calibrated)
+        for method in methods:
             report.add(method, "angle_deg", theta, "hpbw_deg",
                        round(float(np.median(widths[method])), 3), statistic="median")
             report.add(method, "angle_deg", theta, "rmse_deg",
@@ -50,9 +57,10 @@ def doa_spectrum(trials=200, seed=0, m=4, k=16, snr_db=20.0, angles_deg=ANGLES_D
 def plot_spectrum(report, path):
     fig, axes = plotting.subplots(1, len(report.examples), figsize=(4 * len(report.examples), 3.4),
                              sharey=True)
-    for ax, (theta, (eta, out)) in zip(np.atleast_1d(axes), report.examples.items()):
+    for ax, (theta, (eta, out, calibrated)) in zip(np.atleast_1d(axes), report.examples.items()):
         ax.plot(DEFAULT_GRID_DEG, eta / eta.max(), label="coarray DBF")
         ax.plot(DEFAULT_GRID_DEG, out / out.max(), label="SCG")
+        ax.plot(DEFAULT_GRID_DEG, calibrated, label="MoD-DNN", linestyle="--")
         ax.axvline(theta, color="k", ls="--", lw=0.8)
         ax.set_title(f"AoA {theta:+.0f} deg")
         ax.set_xlabel("angle (deg)")
@@ -93,6 +101,11 @@ def doa_speed(trials=50, seed=0, m=4, k=16, snr_db=20.0, progress=None):
         for h in snaps:
             cnn.estimate_deg(sample_covariance(h))
         timings["cnn"] = (time.perf_counter() - start) / trials
+        mod_dnn = load_mod_dnn()
+        start = time.perf_counter()
+        for h in snaps:
+            mod_dnn.estimate(h)
+        timings["mod-dnn"] = (time.perf_counter() - start) / trials
     finally:
         os.sched_setaffinity(0, previous)
     for method, seconds in timings.items():
@@ -106,11 +119,18 @@ def doa_speed(trials=50, seed=0, m=4, k=16, snr_db=20.0, progress=None):
     return report
 
 
-DOA_METHODS = ("dbf", "scg", "music", "root-music", "cnn")
+DOA_METHODS = ("dbf", "scg", "music", "root-music", "cnn", "mod-dnn")
 
 
-def _estimates(spectrum, h, cnn):
-    return {method: estimate_doa(method, spectrum, h, cnn)[0] for method in DOA_METHODS}
+def _load_models(paths=None):
+    """The learned methods' networks; paths maps a method to a weight file (default: the
+    shipped one)."""
+    return {method: load_model(method, (paths or {}).get(method)) for method in LEARNED_METHODS}
+
+
+def _estimates(spectrum, h, models):
+    return {method: estimate_doa(method, spectrum, h, models.get(method))[0]
+            for method in DOA_METHODS}
 
 
 def _rmse_rows(report, x_name, x, errors, progress):
@@ -129,20 +149,20 @@ def _profile(seed, m, k):
 
 
 def doa_snr(trials=500, seed=0, m=4, k=16, rho=1.0, snrs_db=(0, 5, 10, 15, 20, 25, 30),
-            progress=None, model=None):
+            progress=None, models=None):
     """RMSE vs SNR with the impairment at weight rho (seed 003 Fig. 4), AoA in [-60, 60]."""
     report = Report("doa-snr", {"trials": trials, "seed": seed, "m": m, "k": k, "rho": rho,
                                 "aoa_deg": [-60, 60]})
     rng = np.random.default_rng(seed)
     spectrum = CoarraySpectrum(m)
-    cnn = load_doa_cnn(model)
+    models = _load_models(models)
     impairment = _profile(seed, m, k).with_rho(rho)
     for snr in snrs_db:
         errors = {method: [] for method in DOA_METHODS}
         thetas = rng.uniform(-60, 60, trials)
         for theta in thetas:
             for method, estimate in _estimates(spectrum, simulate_snapshots(rng, theta, m, k, snr,
-                                                                     impairment), cnn).items():
+                                                                     impairment), models).items():
                 errors[method].append(estimate - theta)
         _rmse_rows(report, "snr_db", snr, errors, progress)
         bound = float(np.sqrt(np.mean([crb_deg(t, m, k, snr) ** 2 for t in thetas])))
@@ -151,37 +171,37 @@ def doa_snr(trials=500, seed=0, m=4, k=16, rho=1.0, snrs_db=(0, 5, 10, 15, 20, 2
 
 
 def doa_impairment(trials=500, seed=0, m=4, k=16, snr_db=20.0, rhos=(0.0, 0.25, 0.5, 0.75, 1.0),
-                   progress=None, model=None):
+                   progress=None, models=None):
     """RMSE vs the impairment weight rho at 20 dB (seed 003 Fig. 4g)."""
     report = Report("doa-impairment", {"trials": trials, "seed": seed, "m": m, "k": k,
                                        "snr_db": snr_db})
     rng = np.random.default_rng(seed)
     spectrum = CoarraySpectrum(m)
-    cnn = load_doa_cnn(model)
+    models = _load_models(models)
     profile = _profile(seed, m, k)
     for rho in rhos:
         errors = {method: [] for method in DOA_METHODS}
         for theta in rng.uniform(-60, 60, trials):
             h = simulate_snapshots(rng, theta, m, k, snr_db, profile.with_rho(rho))
-            for method, estimate in _estimates(spectrum, h, cnn).items():
+            for method, estimate in _estimates(spectrum, h, models).items():
                 errors[method].append(estimate - theta)
         _rmse_rows(report, "rho", rho, errors, progress)
     return report
 
 
-def doa_cdf(trials=500, seed=0, m=4, k=16, snr_db=20.0, rho=1.0, progress=None, model=None):
+def doa_cdf(trials=500, seed=0, m=4, k=16, snr_db=20.0, rho=1.0, progress=None, models=None):
     """Absolute-error CDF of each method at one SNR and impairment weight (seed 003
     Fig. 5b): RMSE and 80th percentile rows; the sorted errors go into params."""
     report = Report("doa-cdf", {"trials": trials, "seed": seed, "m": m, "k": k,
                                 "snr_db": snr_db, "rho": rho, "aoa_deg": [-60, 60]})
     rng = np.random.default_rng(seed)
     spectrum = CoarraySpectrum(m)
-    cnn = load_doa_cnn(model)
+    models = _load_models(models)
     impairment = _profile(seed, m, k).with_rho(rho)
     errors = {method: [] for method in DOA_METHODS}
     for theta in rng.uniform(-60, 60, trials):
         h = simulate_snapshots(rng, theta, m, k, snr_db, impairment)
-        for method, estimate in _estimates(spectrum, h, cnn).items():
+        for method, estimate in _estimates(spectrum, h, models).items():
             errors[method].append(estimate - theta)
     _rmse_rows(report, "snr_db", snr_db, errors, progress)
     report.params["abs_errors_deg"] = {method: np.round(np.sort(np.abs(err)), 4).tolist()

@@ -4,7 +4,7 @@ import pmt
 from gnuradio import gr
 
 from ..doa import DEFAULT_GRID_DEG, CoarraySpectrum
-from ..doa.estimate import METHODS, estimate_doa, load_doa_cnn
+from ..doa.estimate import METHODS, estimate_doa, load_model
 from .messages import dict_to_pmt
 
 class doa_estimator(gr.sync_block):
@@ -12,18 +12,21 @@ class doa_estimator(gr.sync_block):
     writes them).
 
     Output: the spatial spectrum on the grid (floats, peak 1) for qtgui.vector_sink_f.
-    Each vector also publishes a `doa` message (u, angle_deg, spectrum, grid_deg, method).
+    Each vector also publishes a `doa` message (u, angle_deg, spectrum, grid_deg, method)
+    and, on `angle`, the pair ("angle" . angle_deg) that qtgui.compass displays.
     A vector with NaN/Inf samples is counted, logged once and answered with a zero
     spectrum and no message; the block keeps running.
 
     Args:
         method: "scg" (coarray DBF + sparse reconstruction), "dbf", "music", "root-music",
-            or "cnn" (the data-driven regressor; its spectrum marks the estimate)
+            "cnn" (the data-driven regressor; its spectrum marks the estimate) or "mod-dnn"
+            (autoencoder + MoDL-SSR; its spectrum is the calibrated reconstruction)
         num_antennas, num_subcarriers: M and K
         grid_deg: spectrum grid (default -60..60 deg in 0.1 deg steps)
         verbose: log each estimate
-        model: weight file of the CNN ("" for the shipped one, trained for the simulated
-            array's phase errors); loaded here, so a bad file fails at construction
+        model: weight file of the CNN or MoD-DNN ("" for the shipped one, trained for the
+            simulated array's phase errors); loaded here, so a bad file fails at
+            construction
     """
 
     def __init__(self, method="scg", num_antennas=4, num_subcarriers=16, grid_deg=None,
@@ -37,13 +40,19 @@ class doa_estimator(gr.sync_block):
         self.method, self.m, self.k = method, int(num_antennas), int(num_subcarriers)
         self.verbose = bool(verbose)
         self.spectrum = CoarraySpectrum(self.m, grid)
-        self.model = load_doa_cnn(model or None) if method == "cnn" else None
+        self.model = load_model(method, model or None)
         if self.model is not None and self.model.num_antennas != self.m:
-            raise ValueError(f"the CNN was trained for {self.model.num_antennas} antennas, "
-                             f"not {self.m}")
+            raise ValueError(f"the {method} model was trained for {self.model.num_antennas} "
+                             f"antennas, not {self.m}")
+        if method == "mod-dnn" and (self.model.num_subcarriers != self.k or
+                                    not np.array_equal(self.model.grid_deg, grid)):
+            raise ValueError(f"the mod-dnn model takes {self.model.num_subcarriers} "
+                             f"subcarriers on its own {len(self.model.grid_deg)}-point grid, "
+                             f"not {self.k} on {len(grid)} points")
         self.dropped = 0
         self.estimates = []
         self.message_port_register_out(pmt.intern("doa"))
+        self.message_port_register_out(pmt.intern("angle"))
 
     def work(self, input_items, output_items):
         for vector, out in zip(input_items[0], output_items[0]):
@@ -64,4 +73,6 @@ class doa_estimator(gr.sync_block):
                 "method": self.method, "angle_deg": angle,
                 "u": float(np.sin(np.deg2rad(angle))), "spectrum": values.astype(np.float32),
                 "grid_deg": self.spectrum.grid_deg.astype(np.float32)}))
+            self.message_port_pub(pmt.intern("angle"), pmt.cons(pmt.intern("angle"),
+                                                                pmt.from_double(angle)))
         return len(output_items[0])

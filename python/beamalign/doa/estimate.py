@@ -7,11 +7,14 @@ import numpy as np
 from .coarray import sample_covariance
 from .subspace import music_spectrum, root_music
 
-METHODS = ("scg", "dbf", "music", "root-music", "cnn")
+METHODS = ("scg", "dbf", "music", "root-music", "cnn", "mod-dnn")
+# Methods whose weights are loaded with load_model(method).
+LEARNED_METHODS = ("cnn", "mod-dnn")
 # Seeds the simulated array's angle-dependent phase-error profile: the array of
 # sim_srs_source, of `beamalign bench doa-*` with --seed 0, and of the shipped CNN.
 ARRAY_PROFILE_SEED = 1000
 DEFAULT_DOA_CNN = Path(__file__).resolve().parents[1] / "models" / "doa_cnn.safetensors"
+DEFAULT_MOD_DNN = Path(__file__).resolve().parents[1] / "models" / "mod_dnn.safetensors"
 
 
 def load_doa_cnn(path=None):
@@ -21,17 +24,40 @@ def load_doa_cnn(path=None):
     return DoaCnn.load(path or DEFAULT_DOA_CNN)
 
 
+def load_mod_dnn(path=None):
+    """MoD-DNN (weights shipped, trained by `beamalign train mod-dnn`)."""
+    from ..models.mod_dnn import ModDnn
+
+    return ModDnn.load(path or DEFAULT_MOD_DNN)
+
+
+def load_model(method, path=None):
+    """The network a learned method needs (None for the model-based methods)."""
+    if method == "cnn":
+        return load_doa_cnn(path)
+    if method == "mod-dnn":
+        return load_mod_dnn(path)
+    return None
+
+
 def estimate_doa(method, spectrum, snapshots, model=None):
     """(angle_deg, spectrum on spectrum's grid normalised to peak 1) of one (M, K) snapshot
     set; spectrum is a CoarraySpectrum. root-MUSIC takes its angle from the polynomial and
     shows the MUSIC spectrum; the CNN (model: load_doa_cnn()) regresses the angle, and its
-    spectrum is 1 at the nearest grid angle."""
+    spectrum is 1 at the nearest grid angle. MoD-DNN (model: load_mod_dnn()) shows its
+    reconstructed spectrum and reads the angle from the centroid of its peak."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if method in LEARNED_METHODS and model is None:
+        raise ValueError(f"method {method!r} needs its model (load_model({method!r}))")
+    if method == "mod-dnn":
+        if not np.array_equal(model.grid_deg, spectrum.grid_deg):
+            raise ValueError(f"the mod-dnn model works on its own {len(model.grid_deg)}-point "
+                             f"grid, not this {len(spectrum.grid_deg)}-point one")
+        angle, values, _ = model.estimate(snapshots)
+        return angle, values
     r = sample_covariance(snapshots)
     if method == "cnn":
-        if model is None:
-            raise ValueError("method 'cnn' needs its model (load_doa_cnn())")
         angle = model.estimate_deg(r)
         values = np.zeros(len(spectrum.grid_deg))
         values[int(np.argmin(np.abs(spectrum.grid_deg - angle)))] = 1.0
