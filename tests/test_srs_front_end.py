@@ -77,3 +77,24 @@ def test_bad_layouts_are_refused():
         kernels.srs_cfr(M, N, CP, 2, 0, [0j] * 96, 16)
     with pytest.raises(ValueError, match="rho"):
         sim_srs_source(rho=1.5)
+
+
+def test_a_chamber_calibration_file_replaces_the_seeded_profile(tmp_path):
+    from gnuradio.beamalign.arrays.calibration import Calibration, save_calibration
+    from gnuradio.beamalign.arrays.impairments import AngleDependentPhaseError
+    from gnuradio.beamalign.fileio import FileFormatError
+    from gnuradio.beamalign.hw.chamber import write_chamber_calibration
+
+    measured = AngleDependentPhaseError.sample(4, 16, rng=np.random.default_rng(77))
+    path = tmp_path / "chamber.json"
+    write_chamber_calibration(path, measured, "srs-array", "test run")
+    source = sim_srs_source(rho=0.5, profile_file=str(path))
+    np.testing.assert_allclose(source.impairment.table_rad, measured.table_rad)
+    assert source.impairment.rho == 0.5
+    assert not np.allclose(sim_srs_source(rho=0.5).impairment.table_rad, measured.table_rad)
+    with pytest.raises(FileFormatError, match="num_elements"):
+        sim_srs_source(num_antennas=8, profile_file=str(path))
+    plain = tmp_path / "plain.json"
+    save_calibration(plain, Calibration("srs-array", "rx", np.zeros(4), np.zeros(4)))
+    with pytest.raises(FileFormatError, match="angle_table"):
+        sim_srs_source(profile_file=str(plain))

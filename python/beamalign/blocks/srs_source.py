@@ -2,9 +2,11 @@
 import numpy as np
 from gnuradio import gr
 
+from ..arrays.calibration import load_calibration
 from ..arrays.impairments import AngleDependentPhaseError
 from ..doa.srs import draw_paths, srs_symbol
 from ..doa.estimate import ARRAY_PROFILE_SEED
+from ..fileio import FileFormatError
 from ..pilots import zadoff_chu
 
 
@@ -23,12 +25,14 @@ class sim_srs_source(gr.sync_block):
         angle_deg, snr_db, rho, num_nlos: the scene (angle_deg and snr_db settable)
         seed: seeds the paths and noise
         profile_seed: seeds the array's phase-error profile (default: the array the
-            benches simulate and the shipped DoA CNN was trained for)
+            benches simulate and the shipped DoA models were trained for)
+        profile_file: a calibration file with an angle table (`beamalign calibrate
+            --chamber` writes one) whose measured phase errors replace the seeded profile
     """
 
     def __init__(self, num_antennas=4, fft_size=256, cp_len=18, comb=2, comb_offset=0,
                  srs_length=96, angle_deg=20.0, snr_db=20.0, rho=1.0, num_nlos=0, seed=0,
-                 profile_seed=ARRAY_PROFILE_SEED):
+                 profile_seed=ARRAY_PROFILE_SEED, profile_file=""):
         gr.sync_block.__init__(self, name="sim_srs_source", in_sig=None,
                                out_sig=[np.complex64] * num_antennas)
         if not 0.0 <= rho <= 1.0:
@@ -37,9 +41,15 @@ class sim_srs_source(gr.sync_block):
                            comb=comb, comb_offset=comb_offset)
         self.sequence = zadoff_chu(srs_length)
         self.rng = np.random.default_rng(seed)
-        self.impairment = AngleDependentPhaseError.sample(
-            num_antennas, 16, rng=np.random.default_rng(profile_seed), rho=rho) \
-            if rho > 0 else None
+        if profile_file:
+            profile = load_calibration(profile_file, num_elements=num_antennas).angle_table
+            if profile is None:
+                raise FileFormatError(f"{profile_file}: no field 'angle_table' (a chamber "
+                                      "calibration holds the angle-dependent phase errors)")
+        else:
+            profile = AngleDependentPhaseError.sample(num_antennas, 16,
+                                                      rng=np.random.default_rng(profile_seed))
+        self.impairment = profile.with_rho(rho) if rho > 0 else None
         self.angle_deg, self.snr_db, self.num_nlos = float(angle_deg), float(snr_db), num_nlos
         self._pending = np.zeros((num_antennas, 0), np.complex64)
         srs_symbol(self.rng, [], sequence=self.sequence, **self.layout)  # checks the layout
