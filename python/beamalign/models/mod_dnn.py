@@ -13,7 +13,9 @@ MoDL-SSR loop of a shared 1-D CNN calibrator and the SCG reconstruction.
   also sees the grid position (the phase error, and so the correction, depends on the
   angle, which a convolution alone cannot see); it is residual, z = eta + CNN(...),
   and starts as the identity.
-- The angle is the centroid of the output spectrum's peak (finer than the 0.1 deg grid).
+- The angle is the centroid of the output spectrum's peak within readout_deg (finer than
+  the 0.1 deg grid; 2 deg takes in all of a sparse peak: on a validation draw the 80th
+  percentile error fell from 0.309 deg at 1 deg to 0.307 deg, 0.278 -> 0.265 for rho > 0.75).
 
 Inference uses the C++ SCG (coarray_solver.reconstruct) with the settings the Torch twin
 (doa.torch_scg.TorchScg) was trained with; the two are tested equal.
@@ -144,7 +146,8 @@ class ModDnn(nn.Module):
 
     def __init__(self, num_antennas=4, num_subcarriers=16, num_regions=4, impairment_levels=8,
                  margin_deg=3.0, unrolled=2, lam=0.1, mu=0.1, eps=0.5, rounds=2,
-                 iterations=60, grid_deg=DEFAULT_GRID_DEG, guard_deg=10.0, gate_deg=8.0):
+                 iterations=60, grid_deg=DEFAULT_GRID_DEG, guard_deg=10.0, gate_deg=8.0,
+                 readout_deg=2.0):
         super().__init__()
         self.grid_deg = np.asarray(grid_deg, np.float64)
         step = float(np.mean(np.diff(self.grid_deg)))
@@ -157,7 +160,7 @@ class ModDnn(nn.Module):
         self.num_antennas, self.num_subcarriers = num_antennas, num_subcarriers
         self.num_regions, self.impairment_levels = num_regions, impairment_levels
         self.margin_deg, self.unrolled = float(margin_deg), unrolled
-        self.gate_deg = float(gate_deg)
+        self.gate_deg, self.readout_deg = float(gate_deg), float(readout_deg)
         self.scg_settings = {"lam": lam, "mu": mu, "eps": eps, "rounds": rounds,
                              "iterations": iterations}
         self.edges = region_edges(self.grid_deg, num_regions)
@@ -183,6 +186,7 @@ class ModDnn(nn.Module):
                 "grid_deg": [float(self.grid_deg[0]), float(self.grid_deg[-1]),
                              len(self.grid_deg)],
                 "guard_deg": self.guard_deg, "gate_deg": self.gate_deg,
+                "readout_half_width_deg": self.readout_deg,
                 "autoencoder": {"code": self.autoencoder.code, "activation": "identity",
                                 "tasks": "subregion x impairment level"},
                 "calibrator": {"kernel": self.calibrator.kernel,
@@ -278,7 +282,8 @@ class ModDnn(nn.Module):
         window = torch.from_numpy((self.solver_grid_deg[None, :] >= lo[:, None]) &
                                   (self.solver_grid_deg[None, :] <= hi[:, None]))
         window = window | ~(spectra * window > 0).any(dim=1, keepdim=True)
-        angles = peak_centroid(spectra * window.to(spectra.dtype), self.solver_grid_deg)
+        angles = peak_centroid(spectra * window.to(spectra.dtype), self.solver_grid_deg,
+                               self.readout_deg)
         return angles.clamp(float(self.grid_deg[0]), float(self.grid_deg[-1]))
 
     def estimate(self, snapshots):
@@ -310,6 +315,7 @@ class ModDnn(nn.Module):
                        grid_deg=np.round(np.linspace(start, stop, int(count)), 10),
                        guard_deg=float(arch["guard_deg"]),
                        gate_deg=float(arch.get("gate_deg", 8.0)),
+                       readout_deg=float(arch.get("readout_half_width_deg", 2.0)),
                        **{k: scg[k] for k in ("lam", "mu", "eps", "rounds", "iterations")
                           if k in scg})
 
