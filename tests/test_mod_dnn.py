@@ -93,6 +93,21 @@ def test_mod_dnn_calibrates_the_array_it_was_trained_for():
     assert rmse["mod-dnn"] < 0.6
 
 
+def test_the_decision_picks_the_subregion_and_the_impairment_level():
+    model = load_mod_dnn()
+    rng = np.random.default_rng(8)
+    thetas = rng.uniform(-60, 60, 60)
+    h = simulate_batch(rng, thetas, 30.0, 1.0, profile())
+    tasks, spectra = model.choose(h, model.calibrated_snapshots(h))
+    regions = tasks // model.impairment_levels
+    lo = model.edges[regions] - model.margin_deg
+    hi = model.edges[regions + 1] + model.margin_deg
+    assert np.all((thetas >= lo) & (thetas <= hi))
+    # rho = 1 is the top level; a neighbouring level now and then is no harm.
+    assert np.mean(tasks % model.impairment_levels >= model.impairment_levels - 2) > 0.9
+    assert spectra.shape == (60, len(model.solver_grid_deg))
+
+
 def test_bad_input_is_named():
     model = load_mod_dnn()
     spectrum = CoarraySpectrum(4)

@@ -133,9 +133,8 @@ class ModDnn(nn.Module):
 
     The autoencoder has P x Q decoders: subregion p of the grid, impairment level q of Q
     equal bins of rho in [0, 1] (the array's error profile is learnt, its strength is not
-    known in advance). The decision keeps the decoder whose output looks most like one
-    ideal steering vector (highest coarray DBF peak per unit power) among those whose peak
-    lies in their own subregion widened by margin_deg.
+    known in advance). The decision (choose) keeps the decoder whose output looks most like
+    one ideal steering vector.
 
     Spectra are reconstructed on the output grid widened by guard_deg on each side: on a
     grid that ends at 60 deg, SCG piles a source at 57 deg, whose beam runs past the end,
@@ -177,6 +176,14 @@ class ModDnn(nn.Module):
 
             self._coarray = CoarraySpectrum(self.num_antennas, self.solver_grid_deg)
         return self._coarray
+
+    @property
+    def steering(self):
+        """Ideal steering vectors on the solver grid, (L, M)."""
+        if getattr(self, "_steering", None) is None:
+            self._steering = np.exp(1j * np.pi * np.arange(self.num_antennas)[None, :] *
+                                    np.sin(np.deg2rad(self.solver_grid_deg))[:, None])
+        return self._steering
 
     def architecture(self):
         return {"name": ARCHITECTURE, "num_antennas": self.num_antennas,
@@ -222,31 +229,30 @@ class ModDnn(nn.Module):
 
         Only subregions within gate_deg of the uncalibrated DBF peak compete: at low SNR a
         far decoder's output can look like a steering vector by chance, while the phase
-        errors move the uncalibrated peak by a few degrees at most."""
+        errors move the uncalibrated peak by a few degrees at most. Of those, the decoder
+        whose principal eigenvector best matches one ideal steering vector, max |a^H u|^2
+        / M, with that match inside its own widened subregion, wins. The eigenvector
+        leaves out the noise, which each decoder amplifies differently (on a validation
+        draw at rho = 1, 20 dB this beat the DBF peak per unit power: 80th-percentile
+        error 0.285 vs 0.292 deg, 0.319 vs 0.347 at rho = 0)."""
         chosen, spectra = [], []
         lo, hi = self.edges[:-1] - self.margin_deg, self.edges[1:] + self.margin_deg
+        regions = np.arange(calibrated.shape[1]) // self.impairment_levels
         for h, sets in zip(snapshots, calibrated):
             raw_peak = self.solver_grid_deg[int(np.argmax(self.coarray.dbf(h @ h.conj().T)))]
-            best, best_score, best_spectrum = -1, -np.inf, None
-            fallback, fallback_spectrum = (-np.inf, 0), None
-            covariances = np.einsum("tmk,tnk->tmn", sets, sets.conj()) / sets.shape[-1]
-            for task, r in enumerate(covariances):
-                region = self.task_region(task)
-                if not lo[region] - self.gate_deg <= raw_peak <= hi[region] + self.gate_deg:
-                    continue
-                dbf = np.asarray(self.coarray.dbf(r), np.float64)
-                peak = self.solver_grid_deg[int(np.argmax(dbf))]
-                inside = min(peak - lo[region], hi[region] - peak)
-                if inside >= 0:
-                    score = dbf.max() / max(np.trace(r).real, 1e-30)
-                    if score > best_score:
-                        best, best_score, best_spectrum = task, score, dbf
-                elif (inside, task) > fallback:
-                    fallback, fallback_spectrum = (inside, task), dbf
-            if best < 0:
-                best, best_spectrum = fallback[1], fallback_spectrum
-            chosen.append(best)
-            spectra.append(best_spectrum)
+            tasks = np.flatnonzero((lo[regions] - self.gate_deg <= raw_peak) &
+                                   (raw_peak <= hi[regions] + self.gate_deg))
+            covariances = np.einsum("tmk,tnk->tmn", sets[tasks], sets[tasks].conj()) / \
+                sets.shape[-1]
+            principal = np.linalg.eigh(covariances)[1][:, :, -1]  # (T, M)
+            match = np.abs(principal.conj() @ self.steering.T) ** 2 / self.num_antennas
+            best = match.argmax(axis=1)
+            peaks = self.solver_grid_deg[best]
+            inside = (peaks >= lo[regions[tasks]]) & (peaks <= hi[regions[tasks]])
+            score = match[np.arange(len(tasks)), best] - 2.0 * ~inside  # outside: last resort
+            pick = int(np.argmax(score))
+            chosen.append(int(tasks[pick]))
+            spectra.append(np.asarray(self.coarray.dbf(covariances[pick]), np.float64))
         return np.array(chosen), np.array(spectra)
 
     # --- stage 2: MoDL-SSR -----------------------------------------------------------
