@@ -156,6 +156,9 @@ class ModDnn(nn.Module):
             self.grid_deg[0] - step * np.arange(guard, 0, -1), self.grid_deg,
             self.grid_deg[-1] + step * np.arange(1, guard + 1)]), 10)
         self.output = slice(guard, guard + len(self.grid_deg))
+        # Ideal steering vectors on the solver grid, (L, M), for the decision.
+        self.steering = np.exp(1j * np.pi * np.arange(num_antennas)[None, :] *
+                               np.sin(np.deg2rad(self.solver_grid_deg))[:, None])
         self.num_antennas, self.num_subcarriers = num_antennas, num_subcarriers
         self.num_regions, self.impairment_levels = num_regions, impairment_levels
         self.margin_deg, self.unrolled = float(margin_deg), unrolled
@@ -176,14 +179,6 @@ class ModDnn(nn.Module):
 
             self._coarray = CoarraySpectrum(self.num_antennas, self.solver_grid_deg)
         return self._coarray
-
-    @property
-    def steering(self):
-        """Ideal steering vectors on the solver grid, (L, M)."""
-        if getattr(self, "_steering", None) is None:
-            self._steering = np.exp(1j * np.pi * np.arange(self.num_antennas)[None, :] *
-                                    np.sin(np.deg2rad(self.solver_grid_deg))[:, None])
-        return self._steering
 
     def architecture(self):
         return {"name": ARCHITECTURE, "num_antennas": self.num_antennas,

@@ -41,9 +41,7 @@ def autoencoder_batch(rng, net, profile, size, snr_range, rho_range):
                    np.sin(np.deg2rad(thetas))[:, None, None]) * h[:, :1, :]
     scale = snapshot_scale(h)  # the target shares the input's scale
     mask = net.task_mask(thetas, rhos)
-    return (torch.from_numpy(snapshot_features(h, scale)),
-            torch.from_numpy(snapshot_features(ideal, scale)),
-            torch.from_numpy(mask.astype(np.float32)))
+    return snapshot_features(h, scale), snapshot_features(ideal, scale), mask
 
 
 def fit_autoencoder(net, rng, profile, samples, snr_range, rho_range):
@@ -51,9 +49,9 @@ def fit_autoencoder(net, rng, profile, samples, snr_range, rho_range):
     the autoencoder is linear, so its MSE optimum is closed-form (Adam on the same loss
     stalled short of it on the poorly conditioned directions that set the angle).
     Returns the relative residual of each decoder, (tasks, K)."""
-    features, target, mask = (t.numpy().astype(np.float64)
-                              for t in autoencoder_batch(rng, net, profile, samples, snr_range,
-                                                         rho_range))
+    features, target, mask = autoencoder_batch(rng, net, profile, samples, snr_range,
+                                               rho_range)
+    features, target = features.astype(np.float64), target.astype(np.float64)
     ae, width = net.autoencoder, 2 * net.num_antennas
     if ae.code != width:
         raise ValueError("the least-squares fit needs code == 2M")
@@ -62,7 +60,7 @@ def fit_autoencoder(net, rng, profile, samples, snr_range, rho_range):
         ae.encoder_weight.copy_(torch.eye(width).repeat(net.num_subcarriers, 1, 1))
         ae.encoder_bias.zero_()
         for task in range(mask.shape[1]):
-            rows = mask[:, task] > 0
+            rows = mask[:, task]
             for k in range(net.num_subcarriers):
                 x = np.concatenate([features[rows, k], np.ones((rows.sum(), 1))], axis=1)
                 y = target[rows, k]
