@@ -5,7 +5,8 @@ import pytest
 
 from gnuradio.beamalign.arrays.impairments import AngleDependentPhaseError
 from gnuradio.beamalign.doa import CoarraySpectrum, sample_covariance, simulate_snapshots
-from gnuradio.beamalign.doa.estimate import (ARRAY_PROFILE_SEED, DEFAULT_DOA_CNN,
+from gnuradio.beamalign.models import registry
+from gnuradio.beamalign.doa.estimate import (ARRAY_PROFILE_SEED, 
                                              estimate_doa, load_doa_cnn)
 from gnuradio.beamalign.fileio import FileFormatError
 
@@ -34,7 +35,7 @@ def test_cnn_beats_dbf_on_the_array_it_was_trained_for():
 
 
 def test_training_writes_a_loadable_model_and_corruption_is_caught(tmp_path):
-    from gnuradio.beamalign.models.train_doa_cnn import train
+    from gnuradio.beamalign.training.doa_cnn import train
 
     path = train(tmp_path / "tiny.safetensors", epochs=1, steps_per_epoch=2, batch=8, quiet=True)
     model = load_doa_cnn(path)
@@ -48,7 +49,7 @@ def test_training_writes_a_loadable_model_and_corruption_is_caught(tmp_path):
         load_doa_cnn(path)
     with pytest.raises(ValueError, match="needs its model"):
         estimate_doa("cnn", CoarraySpectrum(4), np.ones((4, 16), complex))
-    assert DEFAULT_DOA_CNN.exists()
+    assert registry.path_of("doa-cnn").exists()
 
 
 def test_block_runs_the_cnn_on_srs_snapshots():

@@ -7,11 +7,13 @@ import torch
 
 from gnuradio.beamalign.arrays.impairments import AngleDependentPhaseError
 from gnuradio.beamalign.doa import CoarraySpectrum, sample_covariance
-from gnuradio.beamalign.doa.estimate import (ARRAY_PROFILE_SEED, DEFAULT_MOD_DNN,
+from gnuradio.beamalign.models import registry
+from gnuradio.beamalign.doa.estimate import (ARRAY_PROFILE_SEED, 
                                              estimate_doa, load_mod_dnn)
 from gnuradio.beamalign.doa.simulate import simulate_batch
 from gnuradio.beamalign.doa.torch_scg import TorchScg
 from gnuradio.beamalign.fileio import FileFormatError
+from gnuradio.beamalign.doa.mod_dnn import ModDnnEstimator
 from gnuradio.beamalign.models.mod_dnn import ModDnn, peak_centroid, snapshot_features
 
 
@@ -54,18 +56,19 @@ def test_peak_centroid_reads_between_grid_points():
 def test_cpp_modl_equals_the_torch_loop_it_was_trained_with():
     torch.manual_seed(1)
     net = ModDnn(unrolled=2, rounds=2, iterations=30)
+    estimator = ModDnnEstimator(net)
     for parameter in net.calibrator.parameters():
         torch.nn.init.normal_(parameter, 0.0, 0.05)  # a calibrator that changes things
     net.eval()
     scg = TorchScg(4, net.solver_grid_deg, **net.scg_settings)
     h = simulate_batch(np.random.default_rng(3), [-21.0], [15.0], [0.7], profile())
-    eta_hat = np.asarray(net.coarray.dbf(sample_covariance(h[0])), np.float64)
+    eta_hat = np.asarray(estimator.coarray.dbf(sample_covariance(h[0])), np.float64)
     assert len(eta_hat) == 1201 + 2 * 100  # the 10 deg guard bands
-    cpp = net.modl(eta_hat)
+    cpp = estimator.modl(eta_hat)
     with torch.no_grad():
         twin = net.modl_torch(torch.from_numpy(eta_hat)[None], scg)[0].numpy()
     np.testing.assert_allclose(cpp, twin, rtol=1e-6, atol=1e-9 * cpp.max())
-    assert np.abs(cpp - net.coarray.scg(eta_hat, None, **net.scg_settings)).max() > 1e-3
+    assert np.abs(cpp - estimator.coarray.scg(eta_hat, None, **net.scg_settings)).max() > 1e-3
 
 
 def test_shipped_weights_say_how_they_were_trained():
@@ -74,7 +77,7 @@ def test_shipped_weights_say_how_they_were_trained():
     assert training["command"].startswith("beamalign train mod-dnn")
     assert training["scenario"]["profile_seed"] == ARRAY_PROFILE_SEED
     assert training["scenario"]["rho_uniform"] == [0.0, 1.0]
-    assert (model.num_antennas, model.num_subcarriers, model.num_regions) == (4, 16, 4)
+    assert (model.num_antennas, model.num_subcarriers, model.network.num_regions) == (4, 16, 4)
 
 
 def test_mod_dnn_calibrates_the_array_it_was_trained_for():
@@ -99,12 +102,13 @@ def test_the_decision_picks_the_subregion_and_the_impairment_level():
     thetas = rng.uniform(-60, 60, 60)
     h = simulate_batch(rng, thetas, 30.0, 1.0, profile())
     tasks, spectra = model.choose(h, model.calibrated_snapshots(h))
-    regions = tasks // model.impairment_levels
-    lo = model.edges[regions] - model.margin_deg
-    hi = model.edges[regions + 1] + model.margin_deg
+    net = model.network
+    regions = tasks // net.impairment_levels
+    lo = net.edges[regions] - net.margin_deg
+    hi = net.edges[regions + 1] + net.margin_deg
     assert np.all((thetas >= lo) & (thetas <= hi))
     # rho = 1 is the top level; a neighbouring level now and then is no harm.
-    assert np.mean(tasks % model.impairment_levels >= model.impairment_levels - 2) > 0.9
+    assert np.mean(tasks % net.impairment_levels >= net.impairment_levels - 2) > 0.9
     assert spectra.shape == (60, len(model.solver_grid_deg))
 
 
@@ -122,7 +126,7 @@ def test_bad_input_is_named():
 
 
 def test_training_writes_a_loadable_model_and_corruption_is_caught(tmp_path):
-    from gnuradio.beamalign.models.train_mod_dnn import train
+    from gnuradio.beamalign.training.mod_dnn import train
 
     path = train(tmp_path / "tiny.safetensors", ae_samples=4000, steps=2, batch=4, validation=8,
                  validate_every=1, quiet=True)
@@ -140,7 +144,7 @@ def test_training_writes_a_loadable_model_and_corruption_is_caught(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(FileFormatError, match="sha256"):
         load_mod_dnn(path)
-    assert DEFAULT_MOD_DNN.exists()
+    assert registry.path_of("mod-dnn").exists()
 
 
 def test_block_runs_mod_dnn_and_feeds_the_compass():

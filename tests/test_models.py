@@ -7,7 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from gnuradio.beamalign.align.strategies import DEFAULT_QSSR_NET, DEFAULT_SR_BSNET
+from gnuradio.beamalign.models import registry
+
+DEFAULT_QSSR_NET, DEFAULT_SR_BSNET = registry.path_of("qssr-net"), registry.path_of("sr-bsnet")
 from gnuradio.beamalign.fileio import FileFormatError
 from gnuradio.beamalign.models.qssr_net import QSSRNet
 from gnuradio.beamalign.models.sr_bsnet import SRBSNet
@@ -53,13 +55,19 @@ def test_the_shipped_models_say_how_they_were_trained(path, name):
 
 
 def test_each_link_size_finds_its_network():
-    from gnuradio.beamalign.align.strategies import default_qssr_net, qssr_net_path
-    assert default_qssr_net(64, 16) == DEFAULT_QSSR_NET
-    assert default_qssr_net(8, 4) == DEFAULT_QSSR_NET  # none trained: the 64 x 16 network
+    assert registry.qssr_net_for(64, 16) == DEFAULT_QSSR_NET
+    assert registry.qssr_net_for(8, 4) == DEFAULT_QSSR_NET  # none trained: the 64 x 16 network
     for path, _ in SHIPPED[:-1]:
         if path.stem.startswith("qssr_net_"):
             nt, nr = map(int, path.stem.split("_")[-1].split("x"))
-            assert qssr_net_path(nt, nr) == path == default_qssr_net(nt, nr)
+            assert registry.qssr_net_output(nt, nr) == path == registry.qssr_net_for(nt, nr)
+
+
+def test_every_registry_entry_loads_and_says_what_it_was_trained_for():
+    for name, entry in registry.SHIPPED.items():
+        assert entry.path.exists(), name
+        assert entry.trained_for
+        assert registry.load(name).sidecar["architecture"]["name"] == entry.network.ARCHITECTURE
 
 
 def test_sr_bsnet_training_writes_a_model_that_picks_pairs(tmp_path):

@@ -4,17 +4,18 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "beam_cmd.h"
+#include <gnuradio/beamalign/protocol.h>
 #include <cmath>
 
 namespace gr {
 namespace beamalign {
 
 bool dict_complex_vector(const pmt::pmt_t& dict,
-                         const char* key,
+                         const pmt::pmt_t& key,
                          std::vector<gr_complex>& out,
                          std::string& error)
 {
-    const pmt::pmt_t value = pmt::dict_ref(dict, pmt::intern(key), pmt::PMT_NIL);
+    const pmt::pmt_t value = pmt::dict_ref(dict, key, pmt::PMT_NIL);
     if (pmt::is_null(value)) {
         return false;
     }
@@ -24,12 +25,12 @@ bool dict_complex_vector(const pmt::pmt_t& dict,
         const auto wide = pmt::c64vector_elements(value);
         out.assign(wide.begin(), wide.end());
     } else {
-        error = std::string("field '") + key + "' must be a c32vector";
+        error = std::string("field '") + pmt::symbol_to_string(key) + "' must be a c32vector";
         return false;
     }
     for (const auto& x : out) {
         if (!std::isfinite(x.real()) || !std::isfinite(x.imag())) {
-            error = std::string("field '") + key + "' holds NaN or Inf";
+            error = std::string("field '") + pmt::symbol_to_string(key) + "' holds NaN or Inf";
             return false;
         }
     }
@@ -37,11 +38,11 @@ bool dict_complex_vector(const pmt::pmt_t& dict,
 }
 
 bool dict_float_vector(const pmt::pmt_t& dict,
-                       const char* key,
+                       const pmt::pmt_t& key,
                        std::vector<float>& out,
                        std::string& error)
 {
-    const pmt::pmt_t value = pmt::dict_ref(dict, pmt::intern(key), pmt::PMT_NIL);
+    const pmt::pmt_t value = pmt::dict_ref(dict, key, pmt::PMT_NIL);
     if (pmt::is_null(value)) {
         return false;
     }
@@ -51,12 +52,12 @@ bool dict_float_vector(const pmt::pmt_t& dict,
         const auto wide = pmt::f64vector_elements(value);
         out.assign(wide.begin(), wide.end());
     } else {
-        error = std::string("field '") + key + "' must be an f32vector";
+        error = std::string("field '") + pmt::symbol_to_string(key) + "' must be an f32vector";
         return false;
     }
     for (float x : out) {
         if (!std::isfinite(x)) {
-            error = std::string("field '") + key + "' holds NaN or Inf";
+            error = std::string("field '") + pmt::symbol_to_string(key) + "' holds NaN or Inf";
             return false;
         }
     }
@@ -68,22 +69,22 @@ std::string parse_beam_cmd(const pmt::pmt_t& msg, int expected_length, beam_comm
     if (!pmt::is_dict(msg) || pmt::is_null(msg)) {
         return "beam_cmd is not a dict";
     }
-    const pmt::pmt_t side = pmt::dict_ref(msg, pmt::intern("side"), pmt::PMT_NIL);
+    const pmt::pmt_t side = pmt::dict_ref(msg, protocol::SIDE, pmt::PMT_NIL);
     if (!pmt::is_symbol(side)) {
         return "beam_cmd has no symbol field 'side'";
     }
     out.side = pmt::symbol_to_string(side);
-    if (out.side != "tx" && out.side != "rx") {
+    if (out.side != protocol::SIDE_TX && out.side != protocol::SIDE_RX) {
         return "beam_cmd side must be \"tx\" or \"rx\", got \"" + out.side + "\"";
     }
-    const pmt::pmt_t beam_id = pmt::dict_ref(msg, pmt::intern("beam_id"), pmt::PMT_NIL);
+    const pmt::pmt_t beam_id = pmt::dict_ref(msg, protocol::BEAM_ID, pmt::PMT_NIL);
     if (!pmt::is_integer(beam_id)) {
         return "beam_cmd has no integer field 'beam_id'";
     }
     out.beam_id = pmt::to_long(beam_id);
 
     std::string error;
-    if (!dict_complex_vector(msg, "weights", out.weights, error)) {
+    if (!dict_complex_vector(msg, protocol::WEIGHTS, out.weights, error)) {
         return error.empty() ? "beam_cmd has no field 'weights'" : "beam_cmd " + error;
     }
     if (expected_length >= 0 && static_cast<int>(out.weights.size()) != expected_length) {
@@ -91,7 +92,7 @@ std::string parse_beam_cmd(const pmt::pmt_t& msg, int expected_length, beam_comm
                ", the " + out.side + " array has " + std::to_string(expected_length) +
                " elements";
     }
-    const pmt::pmt_t sample = pmt::dict_ref(msg, pmt::intern("sample"), pmt::PMT_NIL);
+    const pmt::pmt_t sample = pmt::dict_ref(msg, protocol::SAMPLE, pmt::PMT_NIL);
     out.has_sample = false;
     if (!pmt::is_null(sample)) {
         if (!pmt::is_integer(sample) && !pmt::is_uint64(sample)) {
@@ -107,9 +108,9 @@ std::string parse_beam_cmd(const pmt::pmt_t& msg, int expected_length, beam_comm
 pmt::pmt_t beam_tag_value(int64_t beam_id, int64_t tx_beam_id, int64_t rx_beam_id)
 {
     pmt::pmt_t d = pmt::make_dict();
-    d = pmt::dict_add(d, pmt::intern("beam_id"), pmt::from_long(beam_id));
-    d = pmt::dict_add(d, pmt::intern("tx_beam_id"), pmt::from_long(tx_beam_id));
-    d = pmt::dict_add(d, pmt::intern("rx_beam_id"), pmt::from_long(rx_beam_id));
+    d = pmt::dict_add(d, protocol::BEAM_ID, pmt::from_long(beam_id));
+    d = pmt::dict_add(d, protocol::TX_BEAM_ID, pmt::from_long(tx_beam_id));
+    d = pmt::dict_add(d, protocol::RX_BEAM_ID, pmt::from_long(rx_beam_id));
     return d;
 }
 

@@ -35,13 +35,13 @@ std::string parse_beam_cmd(const pmt::pmt_t& msg, int expected_length, beam_comm
 
 /*! Reads a numeric vector field (f32/f64 vector) into floats; false if absent or wrong. */
 bool dict_float_vector(const pmt::pmt_t& dict,
-                       const char* key,
+                       const pmt::pmt_t& key,
                        std::vector<float>& out,
                        std::string& error);
 
 /*! Reads a complex vector field (c32/c64 vector); false if absent or wrong. */
 bool dict_complex_vector(const pmt::pmt_t& dict,
-                         const char* key,
+                         const pmt::pmt_t& key,
                          std::vector<gr_complex>& out,
                          std::string& error);
 

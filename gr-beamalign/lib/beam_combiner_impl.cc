@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "beam_combiner_impl.h"
+#include <gnuradio/beamalign/protocol.h>
 #include <gnuradio/io_signature.h>
 #include <volk/volk.h>
 #include <algorithm>
@@ -14,7 +15,6 @@ namespace gr {
 namespace beamalign {
 
 namespace {
-const pmt::pmt_t BEAM_KEY = pmt::intern("beam");
 
 void check_calibration(const std::vector<gr_complex>& calibration, int num_channels)
 {
@@ -74,8 +74,8 @@ beam_combiner_impl::beam_combiner_impl(int num_channels,
     // Tags of channel 0 (e.g. rx_time) are forwarded in work(); the other channels
     // carry copies of the same tags, which would only multiply them.
     set_tag_propagation_policy(TPP_CUSTOM);
-    message_port_register_in(pmt::intern("beam_cmd"));
-    set_msg_handler(pmt::intern("beam_cmd"),
+    message_port_register_in(protocol::BEAM_CMD);
+    set_msg_handler(protocol::BEAM_CMD,
                     [this](const pmt::pmt_t& msg) { handle_beam_cmd(msg); });
 }
 
@@ -119,12 +119,12 @@ void beam_combiner_impl::handle_beam_cmd(const pmt::pmt_t& msg)
     const std::string error = parse_beam_cmd(msg, d_num_channels, cmd);
     if (!error.empty()) {
         // A Tx command is addressed to the transmitter, not to this receive combiner.
-        if (cmd.side != "tx") {
+        if (cmd.side != protocol::SIDE_TX) {
             d_bad.report(d_logger, error);
         }
         return;
     }
-    if (cmd.side != "rx") {
+    if (cmd.side != protocol::SIDE_RX) {
         return;
     }
     std::lock_guard<std::mutex> lock(d_mutex);
@@ -142,7 +142,7 @@ void beam_combiner_impl::apply(const beam_command& cmd, uint64_t at_sample)
 {
     d_requested = cmd.weights;
     refresh_taps();
-    add_item_tag(0, at_sample, BEAM_KEY, beam_tag_value(cmd.beam_id, -1, cmd.beam_id), alias_pmt());
+    add_item_tag(0, at_sample, protocol::BEAM, beam_tag_value(cmd.beam_id, -1, cmd.beam_id), alias_pmt());
 }
 
 void beam_combiner_impl::combine(const gr_vector_const_void_star& in,

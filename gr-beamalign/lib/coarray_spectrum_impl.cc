@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <gnuradio/beamalign/coarray.h>
+#include <gnuradio/beamalign/protocol.h>
 #include <gnuradio/beamalign/coarray_spectrum.h>
 #include <gnuradio/io_signature.h>
 #include <atomic>
@@ -47,7 +48,7 @@ public:
             throw std::invalid_argument("coarray_spectrum: num_snapshots must be at least 1");
         }
         d_grid_pmt = pmt::init_f32vector(d_grid.size(), std::vector<float>(d_grid.begin(), d_grid.end()));
-        message_port_register_out(pmt::intern("doa"));
+        message_port_register_out(protocol::DOA);
     }
 
     uint64_t dropped_vectors() const override { return d_dropped; }
@@ -123,13 +124,13 @@ private:
     void publish(const float* spectrum, double angle_deg)
     {
         pmt::pmt_t d = pmt::make_dict();
-        d = pmt::dict_add(d, pmt::intern("grid_deg"), d_grid_pmt);
+        d = pmt::dict_add(d, protocol::GRID_DEG, d_grid_pmt);
         d = pmt::dict_add(
-            d, pmt::intern("spectrum"), pmt::init_f32vector(d_grid.size(), spectrum));
-        d = pmt::dict_add(d, pmt::intern("angle_deg"), pmt::from_double(angle_deg));
+            d, protocol::SPECTRUM, pmt::init_f32vector(d_grid.size(), spectrum));
+        d = pmt::dict_add(d, protocol::ANGLE_DEG, pmt::from_double(angle_deg));
         d = pmt::dict_add(
-            d, pmt::intern("u"), pmt::from_double(std::sin(angle_deg * M_PI / 180.0)));
-        message_port_pub(pmt::intern("doa"), d);
+            d, protocol::U, pmt::from_double(std::sin(angle_deg * M_PI / 180.0)));
+        message_port_pub(protocol::DOA, d);
     }
 };
 

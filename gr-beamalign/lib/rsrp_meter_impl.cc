@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "rsrp_meter_impl.h"
+#include <gnuradio/beamalign/protocol.h>
 #include <gnuradio/io_signature.h>
 #include <volk/volk.h>
 #include <algorithm>
@@ -15,16 +16,6 @@ namespace gr {
 namespace beamalign {
 
 namespace {
-const pmt::pmt_t BEAM_KEY = pmt::intern("beam");
-const pmt::pmt_t RSRP_PORT = pmt::intern("rsrp");
-const pmt::pmt_t KEY_BEAM_ID = pmt::intern("beam_id");
-const pmt::pmt_t KEY_TX_BEAM_ID = pmt::intern("tx_beam_id");
-const pmt::pmt_t KEY_RX_BEAM_ID = pmt::intern("rx_beam_id");
-const pmt::pmt_t KEY_POWER = pmt::intern("power");
-const pmt::pmt_t KEY_RSRP_DBM = pmt::intern("rsrp_dbm");
-const pmt::pmt_t KEY_NSAMPLES = pmt::intern("nsamples");
-const pmt::pmt_t KEY_OFFSET = pmt::intern("offset");
-const pmt::pmt_t KEY_COMPLETE = pmt::intern("complete");
 const pmt::pmt_t MISSING_ID = pmt::from_long(-1);
 constexpr float CLAMP_LOW_DBM = -140.0f;
 constexpr float CLAMP_HIGH_DBM = -40.0f;
@@ -84,7 +75,7 @@ rsrp_meter_impl::rsrp_meter_impl(const std::string& mode,
             throw std::invalid_argument("rsrp_meter: pilot holds NaN or Inf");
         }
     }
-    message_port_register_out(RSRP_PORT);
+    message_port_register_out(protocol::RSRP);
     set_tag_propagation_policy(TPP_DONT); // the output is per dwell, not per sample
 }
 
@@ -133,15 +124,15 @@ void rsrp_meter_impl::finish_dwell(bool complete)
     // path at short dwells, and dict_add (a key search and copy per field) costs 3x more.
     const pmt::pmt_t tag = pmt::is_dict(d_tag_value) ? d_tag_value : pmt::make_dict();
     pmt::pmt_t d = pmt::make_dict();
-    d = pmt::dcons(pmt::cons(KEY_COMPLETE, pmt::from_bool(complete)), d);
-    d = pmt::dcons(pmt::cons(KEY_OFFSET, pmt::from_uint64(d_tag_offset)), d);
-    d = pmt::dcons(pmt::cons(KEY_NSAMPLES, pmt::from_long(d_count)), d);
-    d = pmt::dcons(pmt::cons(KEY_RSRP_DBM, pmt::from_double(dbm)), d);
-    d = pmt::dcons(pmt::cons(KEY_POWER, pmt::from_double(power)), d);
-    d = pmt::dcons(pmt::cons(KEY_RX_BEAM_ID, tag_field(tag, KEY_RX_BEAM_ID)), d);
-    d = pmt::dcons(pmt::cons(KEY_TX_BEAM_ID, tag_field(tag, KEY_TX_BEAM_ID)), d);
-    d = pmt::dcons(pmt::cons(KEY_BEAM_ID, tag_field(tag, KEY_BEAM_ID)), d);
-    message_port_pub(RSRP_PORT, d);
+    d = pmt::dcons(pmt::cons(protocol::COMPLETE, pmt::from_bool(complete)), d);
+    d = pmt::dcons(pmt::cons(protocol::OFFSET, pmt::from_uint64(d_tag_offset)), d);
+    d = pmt::dcons(pmt::cons(protocol::NSAMPLES, pmt::from_long(d_count)), d);
+    d = pmt::dcons(pmt::cons(protocol::RSRP_DBM, pmt::from_double(dbm)), d);
+    d = pmt::dcons(pmt::cons(protocol::POWER, pmt::from_double(power)), d);
+    d = pmt::dcons(pmt::cons(protocol::RX_BEAM_ID, tag_field(tag, protocol::RX_BEAM_ID)), d);
+    d = pmt::dcons(pmt::cons(protocol::TX_BEAM_ID, tag_field(tag, protocol::TX_BEAM_ID)), d);
+    d = pmt::dcons(pmt::cons(protocol::BEAM_ID, tag_field(tag, protocol::BEAM_ID)), d);
+    message_port_pub(protocol::RSRP, d);
 }
 
 void rsrp_meter_impl::accumulate(const gr_complex* in, const gr_complex* pilot, int n)
@@ -235,7 +226,7 @@ int rsrp_meter_impl::general_work(int noutput_items,
     int done = 0;
     bool stopped = false;
     for (const auto& tag : d_tags) {
-        if (!pmt::eq(tag.key, BEAM_KEY)) {
+        if (!pmt::eq(tag.key, protocol::BEAM)) {
             continue;
         }
         const int at = static_cast<int>(tag.offset - first);

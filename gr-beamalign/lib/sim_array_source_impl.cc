@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "sim_array_source_impl.h"
+#include <gnuradio/beamalign/protocol.h>
 #include <gnuradio/io_signature.h>
 #include <volk/volk.h>
 #include <cmath>
@@ -13,7 +14,6 @@ namespace gr {
 namespace beamalign {
 
 namespace {
-const pmt::pmt_t BEAM_KEY = pmt::intern("beam");
 constexpr float NOISELESS_SNR_DB = 300.0f;
 } // namespace
 
@@ -69,12 +69,12 @@ sim_array_source_impl::sim_array_source_impl(int nt,
     normalise_paths(d_nt, d_nr, paths);
     d_h = channel_from_paths(d_nt, d_nr, paths);
 
-    message_port_register_in(pmt::intern("beam_cmd"));
-    message_port_register_in(pmt::intern("channel"));
-    message_port_register_out(pmt::intern("channel_info"));
-    set_msg_handler(pmt::intern("beam_cmd"),
+    message_port_register_in(protocol::BEAM_CMD);
+    message_port_register_in(protocol::CHANNEL);
+    message_port_register_out(protocol::CHANNEL_INFO);
+    set_msg_handler(protocol::BEAM_CMD,
                     [this](const pmt::pmt_t& msg) { handle_beam_cmd(msg); });
-    set_msg_handler(pmt::intern("channel"),
+    set_msg_handler(protocol::CHANNEL,
                     [this](const pmt::pmt_t& msg) { handle_channel(msg); });
     d_pending_initial_paths = paths;
 }
@@ -111,7 +111,7 @@ void sim_array_source_impl::handle_beam_cmd(const pmt::pmt_t& msg)
     beam_command cmd;
     std::string error = parse_beam_cmd(msg, -1, cmd);
     if (error.empty()) {
-        const int expected = cmd.side == "tx" ? d_nt : d_nr;
+        const int expected = cmd.side == protocol::SIDE_TX ? d_nt : d_nr;
         if (static_cast<int>(cmd.weights.size()) != expected) {
             error = "beam_cmd weights have length " + std::to_string(cmd.weights.size()) +
                     ", the " + cmd.side + " array has " + std::to_string(expected) +
@@ -123,7 +123,7 @@ void sim_array_source_impl::handle_beam_cmd(const pmt::pmt_t& msg)
         return;
     }
     std::lock_guard<std::mutex> lock(d_mutex);
-    if (cmd.side == "tx") {
+    if (cmd.side == protocol::SIDE_TX) {
         d_f = cmd.weights;
         d_tx_beam_id = cmd.beam_id;
     } else {
@@ -145,18 +145,18 @@ void sim_array_source_impl::handle_channel(const pmt::pmt_t& msg)
     std::string error;
     element_impairment tx = d_tx_impairment, rx = d_rx_impairment;
     const struct {
-        const char* key;
+        pmt::pmt_t key;
         std::vector<float>* target;
         int length;
-    } impairment_fields[] = { { "tx_phase", &tx.phase_rad, d_nt },
-                              { "tx_position", &tx.position_wl, d_nt },
-                              { "rx_phase", &rx.phase_rad, d_nr },
-                              { "rx_position", &rx.position_wl, d_nr } };
+    } impairment_fields[] = { { protocol::TX_PHASE, &tx.phase_rad, d_nt },
+                              { protocol::TX_POSITION, &tx.position_wl, d_nt },
+                              { protocol::RX_PHASE, &rx.phase_rad, d_nr },
+                              { protocol::RX_POSITION, &rx.position_wl, d_nr } };
     for (const auto& field : impairment_fields) {
         std::vector<float> values;
         if (dict_float_vector(msg, field.key, values, error)) {
             if (static_cast<int>(values.size()) != field.length) {
-                error = std::string("channel field '") + field.key + "' has length " +
+                error = std::string("channel field '") + pmt::symbol_to_string(field.key) + "' has length " +
                         std::to_string(values.size()) + ", expected " +
                         std::to_string(field.length);
             } else {
@@ -172,7 +172,7 @@ void sim_array_source_impl::handle_channel(const pmt::pmt_t& msg)
     std::vector<gr_complex> h;
     std::vector<path> paths;
     bool have_paths = false;
-    if (dict_complex_vector(msg, "h", h, error)) {
+    if (dict_complex_vector(msg, protocol::H, h, error)) {
         if (static_cast<int>(h.size()) != d_nt * d_nr) {
             error = "channel field 'h' has length " + std::to_string(h.size()) +
                     ", expected nr*nt = " + std::to_string(d_nt * d_nr);
@@ -180,11 +180,11 @@ void sim_array_source_impl::handle_channel(const pmt::pmt_t& msg)
     } else if (error.empty()) {
         std::vector<gr_complex> gains;
         std::vector<float> u_tx, u_rx;
-        const bool has_gains = dict_complex_vector(msg, "gains", gains, error);
+        const bool has_gains = dict_complex_vector(msg, protocol::GAINS, gains, error);
         if (error.empty() && has_gains) {
-            dict_float_vector(msg, "u_tx", u_tx, error);
+            dict_float_vector(msg, protocol::U_TX, u_tx, error);
             if (error.empty()) {
-                dict_float_vector(msg, "u_rx", u_rx, error);
+                dict_float_vector(msg, protocol::U_RX, u_rx, error);
             }
             if (error.empty() && (u_tx.size() != gains.size() || u_rx.size() != gains.size())) {
                 error = "channel fields 'gains', 'u_tx', 'u_rx' must have equal lengths";
@@ -221,9 +221,9 @@ void sim_array_source_impl::handle_channel(const pmt::pmt_t& msg)
 void sim_array_source_impl::publish_channel(const std::vector<path>* paths)
 {
     pmt::pmt_t d = pmt::make_dict();
-    d = pmt::dict_add(d, pmt::intern("nt"), pmt::from_long(d_nt));
-    d = pmt::dict_add(d, pmt::intern("nr"), pmt::from_long(d_nr));
-    d = pmt::dict_add(d, pmt::intern("h"), pmt::init_c32vector(d_h.size(), d_h));
+    d = pmt::dict_add(d, protocol::NT, pmt::from_long(d_nt));
+    d = pmt::dict_add(d, protocol::NR, pmt::from_long(d_nr));
+    d = pmt::dict_add(d, protocol::H, pmt::init_c32vector(d_h.size(), d_h));
     if (paths) {
         std::vector<gr_complex> gains;
         std::vector<float> u_tx, u_rx;
@@ -232,11 +232,11 @@ void sim_array_source_impl::publish_channel(const std::vector<path>* paths)
             u_tx.push_back(p.u_tx);
             u_rx.push_back(p.u_rx);
         }
-        d = pmt::dict_add(d, pmt::intern("gains"), pmt::init_c32vector(gains.size(), gains));
-        d = pmt::dict_add(d, pmt::intern("u_tx"), pmt::init_f32vector(u_tx.size(), u_tx));
-        d = pmt::dict_add(d, pmt::intern("u_rx"), pmt::init_f32vector(u_rx.size(), u_rx));
+        d = pmt::dict_add(d, protocol::GAINS, pmt::init_c32vector(gains.size(), gains));
+        d = pmt::dict_add(d, protocol::U_TX, pmt::init_f32vector(u_tx.size(), u_tx));
+        d = pmt::dict_add(d, protocol::U_RX, pmt::init_f32vector(u_rx.size(), u_rx));
     }
-    message_port_pub(pmt::intern("channel_info"), d);
+    message_port_pub(protocol::CHANNEL_INFO, d);
 }
 
 void sim_array_source_impl::refresh_gain()
@@ -266,7 +266,7 @@ int sim_array_source_impl::work(int noutput_items,
     if (d_weights_changed) {
         add_item_tag(0,
                      nitems_written(0),
-                     BEAM_KEY,
+                     protocol::BEAM,
                      beam_tag_value(d_beam_id, d_tx_beam_id, d_rx_beam_id),
                      alias_pmt());
         d_pilot_index = 0;

@@ -8,6 +8,7 @@ from .beamalign_python import rsrp_meter, sim_array_source
 from .blocks.codebook_sweeper import codebook_sweeper
 from .blocks.message_recorder import message_recorder
 from .pilots import zadoff_chu
+from . import protocol as proto
 
 
 class rsrp_sweep(gr.top_block):
@@ -22,7 +23,7 @@ class rsrp_sweep(gr.top_block):
         gr.top_block.__init__(self, "rsrp_sweep")
         pilot = zadoff_chu(dwell)
         self.source = sim_array_source(nt, nr, snr_db, num_paths, profile, pilot, seed)
-        self.meter = rsrp_meter("pilot", pilot, guard, dwell, 0.0, False)
+        self.meter = rsrp_meter(proto.PILOT, pilot, guard, dwell, 0.0, False)
         single_rx = np.zeros(nr, dtype=np.complex64)
         single_rx[0] = 1.0
         self.sweeper = codebook_sweeper("tx", codebooks.dft_codebook(nt),
@@ -31,10 +32,10 @@ class rsrp_sweep(gr.top_block):
         self.channel_info = message_recorder()
         self.results = message_recorder()
         self.connect(self.source, self.meter)
-        self.msg_connect(self.meter, "rsrp", self.sweeper, "rsrp")
-        self.msg_connect(self.sweeper, "beam_cmd", self.source, "beam_cmd")
-        self.msg_connect(self.source, "channel_info", self.channel_info, "in")
-        self.msg_connect(self.sweeper, "result", self.results, "in")
+        self.msg_connect(self.meter, proto.RSRP, self.sweeper, proto.RSRP)
+        self.msg_connect(self.sweeper, proto.BEAM_CMD, self.source, proto.BEAM_CMD)
+        self.msg_connect(self.source, proto.CHANNEL_INFO, self.channel_info, "in")
+        self.msg_connect(self.sweeper, proto.RESULT, self.results, "in")
 
     def run_sweep(self, timeout=60.0):
         """Runs until the sweep reports; returns its result dict."""
@@ -63,25 +64,25 @@ class alignment(gr.top_block):
 
         pilot = zadoff_chu(dwell)
         self.source = sim_array_source(nt, nr, snr_db, num_paths, profile, pilot, seed)
-        self.meter = rsrp_meter("pilot", pilot, 0, dwell, 0.0, False)
+        self.meter = rsrp_meter(proto.PILOT, pilot, 0, dwell, 0.0, False)
         self.aligner = beam_aligner(method, nt, nr, beam_norm, model=model, verbose=verbose,
                                     self_calibrate_every=self_calibrate_every)
         self.connect(self.source, self.meter)
-        self.msg_connect(self.meter, "rsrp", self.aligner, "rsrp")
-        self.msg_connect(self.aligner, "beam_cmd", self.source, "beam_cmd")
-        self.msg_connect(self.source, "channel_info", self.aligner, "channel_info")
+        self.msg_connect(self.meter, proto.RSRP, self.aligner, proto.RSRP)
+        self.msg_connect(self.aligner, proto.BEAM_CMD, self.source, proto.BEAM_CMD)
+        self.msg_connect(self.source, proto.CHANNEL_INFO, self.aligner, proto.CHANNEL_INFO)
 
     def align(self, channel=None, timeout=60.0, **channel_fields):
         """One alignment on a new channel (a PathChannels of one trial, or a fresh draw);
         channel_fields go into the source's `channel` message too (true impairments)."""
         from .blocks.messages import dict_to_pmt
 
-        fields = {} if channel is None else {"gains": channel.gains[0], "u_tx": channel.u_tx[0],
-                                             "u_rx": channel.u_rx[0]}
+        fields = {} if channel is None else {proto.GAINS: channel.gains[0], proto.U_TX: channel.u_tx[0],
+                                             proto.U_RX: channel.u_rx[0]}
         fields.update(channel_fields)
         done = len(self.aligner.results)
-        self.source.to_basic_block()._post(pmt.intern("channel"), dict_to_pmt(fields))
-        self.aligner.to_basic_block()._post(pmt.intern("start"), pmt.PMT_T)
+        self.source.to_basic_block()._post(pmt.intern(proto.CHANNEL), dict_to_pmt(fields))
+        self.aligner.to_basic_block()._post(pmt.intern(proto.START), pmt.PMT_T)
         if not self.aligner.wait_results(done + 1, timeout):
             raise TimeoutError(f"alignment did not finish within {timeout} s")
         return self.aligner.results[done]
@@ -106,7 +107,7 @@ class channel_estimation(gr.top_block):
                                            threads=threads)
         self.recorder = message_recorder()
         self.connect(self.source, self.estimator)
-        self.msg_connect(self.estimator, "chanest", self.recorder, "in")
+        self.msg_connect(self.estimator, proto.CHANEST, self.recorder, "in")
 
     def estimates(self):
         """Runs until the source is done; returns the chanest messages as dicts."""
@@ -144,7 +145,7 @@ class direction_finding(gr.top_block):
         for m in range(num_antennas):
             self.connect((self.source, m), (self.cfr, m))
         self.connect(self.cfr, self.head, self.estimator, self.sink)
-        self.msg_connect(self.estimator, "doa", self.recorder, "in")
+        self.msg_connect(self.estimator, proto.DOA, self.recorder, "in")
 
     def estimates(self):
         """Runs until `symbols` snapshot sets are estimated; returns the doa messages."""

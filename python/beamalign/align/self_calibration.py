@@ -23,8 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .. import channels
 from ..arrays.geometry import ula_positions
 from ..arrays.impairments import ElementImpairment
+from .evaluate import evaluate_strategy, mean_power_db
+from .measure import PathMeasurer, run_batch
+from .strategies import CompensatedQSSRNet
 
 
 def remove_ramp(values):
@@ -188,8 +192,6 @@ def calibrate_online(strategy, calibrator, draw_channels, snr_db, updates, batch
     """Alg. 2 against simulated channels: align a batch with the current compensation,
     update, repeat. draw_channels(n, rng) returns n impaired PathChannels;
     callback(update_index, step, alignment, channels) sees every update."""
-    from .measure import PathMeasurer, run_batch
-
     rng = np.random.default_rng(rng)
     for index in range(updates):
         chans = draw_channels(batch, rng)
@@ -200,3 +202,71 @@ def calibrate_online(strategy, calibrator, draw_channels, snr_db, updates, batch
             callback(index, step, alignment, chans)
     strategy.set_estimates(*calibrator.estimates())
     return calibrator.estimates()
+
+
+def impaired_channels(n, nt, nr, paths, tx_true, rx_true, rng):
+    """n LoS-dominant channels on the impaired arrays."""
+    return channels.saleh_valenzuela(n, nt, nr, paths, "los", rng=rng,
+                                     tx_impairment=tx_true, rx_impairment=rx_true)
+
+
+def self_calibrate(nt, nr, snr_db, updates, batch, paths, tx_true, rx_true, dwell=64,
+                   rng=None, evaluate_every=0, evaluate_on=None, evaluate_first=True,
+                   on_evaluate=None, on_update=None):
+    """Runs Alg. 2 for `updates` updates; returns (strategy, calibrator, curve) where
+    curve holds (update, power_db) on evaluate_on after update 1 (evaluate_first) and
+    every evaluate_every updates. on_evaluate(update, step, power_db) follows each
+    evaluation, on_update(step) every update."""
+    strategy = CompensatedQSSRNet(nt, nr)
+    calibrator = SelfCalibrator(nt, nr)
+    curve = []
+
+    def record(index, step, alignment, chans):
+        if on_update:
+            on_update(step)
+        done = index + 1
+        if evaluate_every and (done % evaluate_every == 0 or (evaluate_first and index == 0)):
+            strategy.set_estimates(*calibrator.estimates())
+            powers = evaluate_strategy(strategy, evaluate_on, snr_db, dwell, rng)[0]
+            curve.append((done, mean_power_db(powers)[0]))
+            if on_evaluate:
+                on_evaluate(done, step, curve[-1][1])
+
+    calibrate_online(strategy, calibrator,
+                     lambda n, generator: impaired_channels(n, nt, nr, paths, tx_true, rx_true,
+                                                            generator),
+                     snr_db, updates, batch, dwell, rng, record)
+    return strategy, calibrator, curve
+
+
+@dataclass
+class OnlineCalibrationRun:
+    """What online_calibration_run() measured: held-out power before and after, and the
+    estimated and true impairments of each side."""
+
+    before_db: float
+    after_db: float
+    estimates: dict  # side -> ElementImpairment
+    truth: dict  # side -> ElementImpairment
+
+
+def online_calibration_run(nt, nr, snr_db, updates, batch, sigma_d, sigma_p, eval_trials,
+                           seed, paths=3, report_every=0, on_report=None, on_update=None):
+    """Alg. 2 on a simulated link with impairments drawn from seed: QSSR-Net's held-out
+    power before calibration and after `updates` updates (`beamalign calibrate --online`).
+    on_report(update, step, power_db) every report_every updates; on_update(step) each."""
+    rng = np.random.default_rng(seed)
+    tx_true = ElementImpairment.sample(nt, sigma_d, sigma_p, rng)
+    rx_true = ElementImpairment.sample(nr, sigma_d, sigma_p, rng)
+    held_out = impaired_channels(eval_trials, nt, nr, paths, tx_true, rx_true,
+                                 np.random.default_rng(seed + 1))
+    before = mean_power_db(evaluate_strategy(CompensatedQSSRNet(nt, nr), held_out, snr_db,
+                                             rng=rng)[0])[0]
+    strategy, calibrator, _ = self_calibrate(
+        nt, nr, snr_db, updates, batch, paths, tx_true, rx_true, rng=rng,
+        evaluate_every=report_every, evaluate_on=held_out, evaluate_first=False,
+        on_evaluate=on_report, on_update=on_update)
+    tx_est, rx_est = calibrator.estimates()
+    after = mean_power_db(evaluate_strategy(strategy, held_out, snr_db, rng=rng)[0])[0]
+    return OnlineCalibrationRun(before, after, {"tx": tx_est, "rx": rx_est},
+                                {"tx": tx_true, "rx": rx_true})

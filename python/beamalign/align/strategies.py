@@ -10,11 +10,13 @@ import numpy as np
 
 from .. import codebooks
 from ..arrays.geometry import ula_steering
+from ..arrays.impairments import ElementImpairment
 from ..beamalign_python import qssr_invert_ratio
+from ..models import registry
 from .probes import Alignment, Probe
 
 
-def _single_antenna(num_elements, batch):
+def single_antenna(num_elements, batch):
     w = np.zeros((batch, num_elements), dtype=np.complex128)
     w[:, 0] = 1.0
     return w
@@ -70,7 +72,7 @@ class HierarchicalSearch:
         return layers[-1][descent.best], codebooks.dft_angles(k)[descent.best]
 
     def search(self, batch):
-        f_rx_fixed = _single_antenna(self.nr, batch)
+        f_rx_fixed = single_antenna(self.nr, batch)
         tx_descent = yield from self._descend("tx", self.tx_layers, f_rx_fixed, batch)
         f, u_tx = self._finish_side("tx", self.tx_layers, tx_descent)
         f = self._full_aperture("tx", f, u_tx)
@@ -129,24 +131,6 @@ class QSSR(HierarchicalSearch):
         return ula_steering(self.nt if side == "tx" else self.nr, u)
 
 
-MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
-DEFAULT_QSSR_NET = MODEL_DIR / "qssr_net.safetensors"  # trained for 64 x 16
-
-
-def qssr_net_path(nt, nr):
-    """Where the shipped network for an nt x nr link lives."""
-    if (nt, nr) == (64, 16):
-        return DEFAULT_QSSR_NET
-    return MODEL_DIR / f"qssr_net_{nt}x{nr}.safetensors"
-
-
-def default_qssr_net(nt, nr):
-    """The shipped network for an nt x nr link, or the 64 x 16 one when none was trained."""
-    sized = qssr_net_path(nt, nr)
-    return sized if sized.exists() else DEFAULT_QSSR_NET
-DEFAULT_SR_BSNET = MODEL_DIR / "sr_bsnet.safetensors"
-
-
 class QSSRNet(QSSR):
     """QSSR's descent and measurements, with QSSR-Net turning them into angles.
 
@@ -158,10 +142,8 @@ class QSSRNet(QSSR):
 
     def __init__(self, nt, nr, beam_norm="unit", model=None):
         super().__init__(nt, nr, beam_norm)
-        from ..models.qssr_net import QSSRNet as Network
-
-        self.model_path = Path(model) if model else default_qssr_net(nt, nr)
-        self.network = Network.load(self.model_path)
+        self.model_path = Path(model) if model else registry.qssr_net_for(nt, nr)
+        self.network = registry.load("qssr-net", self.model_path)
 
     def _finish_side(self, side, layers, descent):
         return None, self.network.estimate(side, descent.history)
@@ -185,8 +167,6 @@ class CompensatedQSSRNet(QSSRNet):
         self.set_estimates(tx_estimate, rx_estimate)
 
     def set_estimates(self, tx_estimate, rx_estimate):
-        from ..arrays.impairments import ElementImpairment
-
         self.tx_estimate = tx_estimate or ElementImpairment.ideal(self.nt)
         self.rx_estimate = rx_estimate or ElementImpairment.ideal(self.nr)
         self.tx_layers = [self._compensate(layer, self.tx_estimate) for layer in self._ideal_tx]
@@ -233,16 +213,14 @@ class SRBSNet:
     name = "sr-bsnet"
 
     def __init__(self, nt, nr, beam_norm="unit", model=None):
-        from ..models.sr_bsnet import SRBSNet as Network
-
         if nt % 4 or nr % 4:
             raise ValueError("sr-bsnet needs array sizes divisible by 4")
         self.nt, self.nr = nt, nr
         self.tx_wide = codebooks.hierarchical_layer(nt, nt // 4, beam_norm)
         self.rx_wide = codebooks.hierarchical_layer(nr, nr // 4, beam_norm)
         self.tx_book, self.rx_book = codebooks.dft_codebook(nt), codebooks.dft_codebook(nr)
-        self.model_path = Path(model) if model else DEFAULT_SR_BSNET
-        self.network = Network.load(self.model_path)
+        self.model_path = Path(model) if model else registry.path_of("sr-bsnet")
+        self.network = registry.load("sr-bsnet", self.model_path)
 
     @property
     def measurements(self):

@@ -6,6 +6,9 @@ half-wavelength spacing the ULA response is a(N, u) = exp(j*pi*n*u)/sqrt(N)
 """
 import numpy as np
 
+# The angle grid of the direction finders and their networks: -60..60 deg in 0.1 deg.
+DEFAULT_GRID_DEG = np.round(np.arange(-60.0, 60.0 + 1e-9, 0.1), 10)
+
 
 def ula_positions(num_elements, spacing=0.5):
     """Element positions of a ULA along its axis, in wavelengths."""

@@ -1,1 +1,98 @@
-"""Experiments that reproduce the papers' figures and measure speed (SPEC section 7)."""
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Experiments that reproduce the papers' figures and measure speed, by name.
+
+Each entry of EXPERIMENTS names the function that runs it (returning a report.Report),
+its default trial count and its figure. `beamalign bench NAME` passes an option on only
+when the user gave it and the function takes it, so a plain run uses the function's own
+defaults (the ones the README's figures were made with).
+"""
+import inspect
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable, Optional
+
+from . import align, chanest, doa, speed
+
+
+@dataclass(frozen=True)
+class Experiment:
+    run: Callable  # (**options) -> Report
+    trials: Optional[int]  # default trial count (None: the experiment has no trials)
+    plot: Optional[Callable] = None  # (report, path) -> None
+    summary: Optional[Callable] = None  # (report, print) -> None, lines after the run
+    help: str = ""
+
+    def accepts(self):
+        """The option names the run function takes."""
+        return set(inspect.signature(self.run).parameters)
+
+
+def _speed_summary(report, say):
+    for row in report.rows:
+        if row["metric"] == "ratio":
+            say(f"dwell {row['x']}: rsrp_meter ({row['variant']}) {row['value']:.2f}x "
+                f"{speed.BASELINE}")
+
+
+EXPERIMENTS = {
+    "speed": Experiment(speed.run, None, summary=_speed_summary,
+                        help="block throughput on one core"),
+    "align-snr": Experiment(align.align_snr, 200000, align.plot_power,
+                            help="seed 000 Fig. 6: power vs SNR"),
+    "align-nlos": Experiment(align.align_nlos, 200000, align.plot_power,
+                             help="seed 000 Fig. 8: power vs SNR, 8 NLoS paths"),
+    "align-antennas": Experiment(align.align_antennas, 50000,
+                                 partial(align.plot_power, x_name="nt",
+                                         xlabel="Tx antennas Nt"),
+                                 help="seed 000 Fig. 7: power vs Tx antennas"),
+    "align-error": Experiment(align.align_error, 2000, align.plot_error,
+                              help="seed 000 Fig. 10: AoA estimates"),
+    "align-impair": Experiment(align.align_impair, 20000, align.plot_power,
+                               help="seed 000 Fig. 11: impaired arrays, self-calibration"),
+    "calibration-epochs": Experiment(align.calibration_epochs, 4000, align.plot_epochs,
+                                     help="seed 000 Fig. 12: power vs calibration updates"),
+    "doa-spectrum": Experiment(doa.doa_spectrum, 200, doa.plot_spectrum,
+                               help="seed 003 Fig. 1c: beamwidth of DBF, SCG, MoD-DNN"),
+    "doa-snr": Experiment(doa.doa_snr, 500,
+                          partial(doa.plot_rmse, x_name="snr_db", xlabel="SNR (dB)"),
+                          help="seed 003 Fig. 4: RMSE vs SNR"),
+    "doa-impairment": Experiment(doa.doa_impairment, 500,
+                                 partial(doa.plot_rmse, x_name="rho",
+                                         xlabel="impairment weight rho"),
+                                 help="seed 003 Fig. 4g: RMSE vs impairment weight"),
+    "doa-cdf": Experiment(doa.doa_cdf, 500, doa.plot_cdf,
+                          help="seed 003 Fig. 5b: error CDF"),
+    "doa-speed": Experiment(doa.doa_speed, 50, help="time per DoA estimate"),
+    "chanest-beams": Experiment(partial(chanest.chanest_beams, x_name="snr_db"), 200,
+                                chanest.plot, help="seed 004 Fig. 8: beam designs vs SNR"),
+    "chanest-paths": Experiment(partial(chanest.chanest_beams, x_name="paths"), 200,
+                                chanest.plot, help="seed 004 Fig. 9: beam designs vs paths"),
+    "chanest-snr": Experiment(partial(chanest.chanest_algorithms, x_name="snr_db"), 200,
+                              chanest.plot, help="seed 004 Fig. 10: estimators vs SNR"),
+    "chanest-paths-alg": Experiment(partial(chanest.chanest_algorithms, x_name="paths"), 200,
+                                    chanest.plot,
+                                    help="seed 004 Fig. 11: estimators vs paths"),
+}
+
+
+def run_experiment(name, options, json_path=None, png_path=None, progress=None):
+    """Runs EXPERIMENTS[name] with the options it takes (those not None), writes the JSON
+    and the figure; returns the report."""
+    experiment = EXPERIMENTS[name]
+    accepted = experiment.accepts()
+    given = {key: value for key, value in options.items()
+             if value is not None and key in accepted}
+    # Every bench takes --seed; one without randomness (speed) has no use for it.
+    unused = sorted(key for key, value in options.items()
+                    if value is not None and key not in accepted and key != "seed")
+    if unused:
+        raise ValueError(f"bench {name} does not take --{', --'.join(u.replace('_', '-') for u in unused)}")
+    if experiment.trials is not None and "trials" not in given:
+        given["trials"] = experiment.trials
+    report = experiment.run(progress=progress, **given)
+    if experiment.summary:
+        experiment.summary(report, print)
+    report.write(json_path)
+    if png_path and experiment.plot:
+        experiment.plot(report, png_path)
+    return report

@@ -7,41 +7,15 @@ its 95 % confidence interval (normal approximation, in dB).
 import numpy as np
 
 from .. import channels
-from ..align import PathMeasurer, make_strategy, run_batch
-from . import plotting
+from ..align.evaluate import evaluate, evaluate_strategy, mean_power_db
+from ..align.self_calibration import impaired_channels, residual_phase_rms, self_calibrate
+from ..align.strategies import CompensatedQSSRNet
+from ..arrays.impairments import ElementImpairment
+from .. import plotting
 from .report import Report
 
 SNRS_DB = (0, 5, 10, 15, 20, 25, 30)
 METHODS = ("exhaustive", "binary", "qssr", "qssr-net", "sr-bsnet")
-
-
-def mean_power_db(powers):
-    """Mean in dB and the half-width of its 95 % confidence interval in dB."""
-    mean = float(np.mean(powers))
-    half = 1.96 * float(np.std(powers, ddof=1)) / np.sqrt(len(powers))
-    return 10 * np.log10(mean), 10 * np.log10((mean + half) / mean)
-
-
-def evaluate(method, chans, snr_db, dwell=64, beam_norm="unit", model=None, rng=None,
-             chunk=5000):
-    """Runs one method on every channel; returns (achieved powers, u_tx, u_rx, measurements)."""
-    # `model` names QSSR-Net weights; the other learned methods use their shipped files.
-    strategy = make_strategy(method, chans.nt, chans.nr, beam_norm,
-                             model if method == "qssr-net" else None)
-    return evaluate_strategy(strategy, chans, snr_db, dwell, rng, chunk)
-
-
-def evaluate_strategy(strategy, chans, snr_db, dwell=64, rng=None, chunk=5000):
-    """evaluate() for a strategy object (one carrying compensation, for instance)."""
-    powers, u_tx, u_rx = [], [], []
-    for start in range(0, len(chans), chunk):
-        part = chans[start:start + chunk]
-        result = run_batch(strategy, PathMeasurer(part, snr_db, dwell, rng=rng), len(part))
-        powers.append(np.abs(part.beam_gains(result.w, result.f)) ** 2)
-        u_tx.append(result.u_tx)
-        u_rx.append(result.u_rx)
-    return (np.concatenate(powers), np.concatenate(u_tx), np.concatenate(u_rx),
-            strategy.measurements)
 
 
 def _power_rows(report, x_name, x, chans, snr_db, methods, dwell, beam_norm, model, rng, progress):
@@ -76,9 +50,10 @@ def align_snr(trials=200000, seed=0, nt=64, nr=16, paths=3, profile="los", dwell
     return report
 
 
-def align_nlos(trials=200000, seed=0, **kwargs):
+def align_nlos(trials=200000, seed=0, paths=8, profile="nlos", **kwargs):
     """Fig. 8: L = 8 paths, all CN(0, 1); QSSR-Net as trained on LoS channels only."""
-    return align_snr(trials, seed, paths=8, profile="nlos", experiment="align-nlos", **kwargs)
+    return align_snr(trials, seed, paths=paths, profile=profile, experiment="align-nlos",
+                     **kwargs)
 
 
 def align_antennas(trials=50000, seed=0, nts=(16, 32, 64, 128), nr=16, snr_db=25.0, paths=3,
@@ -128,44 +103,6 @@ def _impaired_pair(trials, nt, nr, paths, tx_impairment, rx_impairment, seed):
     return impaired, channels.saleh_valenzuela(trials, nt, nr, paths, "los", rng=seed)
 
 
-def impaired_channels(n, nt, nr, paths, tx_true, rx_true, rng):
-    """n LoS-dominant channels on the impaired arrays."""
-    return channels.saleh_valenzuela(n, nt, nr, paths, "los", rng=rng,
-                                     tx_impairment=tx_true, rx_impairment=rx_true)
-
-
-def self_calibrate(nt, nr, snr_db, updates, batch, paths, tx_true, rx_true, dwell=64,
-                   rng=None, evaluate_every=0, evaluate_on=None, evaluate_first=True,
-                   on_evaluate=None, on_update=None):
-    """Runs Alg. 2 for `updates` updates; returns (strategy, calibrator, curve) where
-    curve holds (update, power_db) on evaluate_on after update 1 (evaluate_first) and
-    every evaluate_every updates. on_evaluate(update, step, power_db) follows each
-    evaluation, on_update(step) every update."""
-    from ..align.self_calibration import SelfCalibrator, calibrate_online
-    from ..align.strategies import CompensatedQSSRNet
-
-    strategy = CompensatedQSSRNet(nt, nr)
-    calibrator = SelfCalibrator(nt, nr)
-    curve = []
-
-    def record(index, step, alignment, chans):
-        if on_update:
-            on_update(step)
-        done = index + 1
-        if evaluate_every and (done % evaluate_every == 0 or (evaluate_first and index == 0)):
-            strategy.set_estimates(*calibrator.estimates())
-            powers = evaluate_strategy(strategy, evaluate_on, snr_db, dwell, rng)[0]
-            curve.append((done, mean_power_db(powers)[0]))
-            if on_evaluate:
-                on_evaluate(done, step, curve[-1][1])
-
-    calibrate_online(strategy, calibrator,
-                     lambda n, generator: impaired_channels(n, nt, nr, paths, tx_true, rx_true,
-                                                            generator),
-                     snr_db, updates, batch, dwell, rng, record)
-    return strategy, calibrator, curve
-
-
 def _impairment_params(trials, seed, nt, nr, paths, dwell, sigma_d, sigma_p, updates, batch):
     return {"trials": trials, "seed": seed, "nt": nt, "nr": nr, "paths": paths,
             "dwell": dwell, "sigma_d_wl": sigma_d, "sigma_p_rad": round(sigma_p, 5),
@@ -178,10 +115,6 @@ def align_impair(trials=20000, seed=0, nt=64, nr=16, snrs_db=SNRS_DB, paths=3, d
     """Fig. 11: power vs SNR on impaired arrays. qssr-net-impair is calibrated online at
     each SNR (calibration="self"); the same network compensated with the true errors
     (calibration="true") bounds what any calibration can give."""
-    from ..align.self_calibration import residual_phase_rms
-    from ..align.strategies import CompensatedQSSRNet
-    from ..arrays.impairments import ElementImpairment
-
     report = Report("align-impair", _impairment_params(trials, seed, nt, nr, paths, dwell,
                                                        sigma_d, sigma_p, updates, batch))
     rng = np.random.default_rng(seed)
@@ -227,8 +160,6 @@ def calibration_epochs(trials=4000, seed=0, nt=64, nr=16, snrs_db=(10, 20, 30), 
                        every=20, progress=None):
     """Fig. 12: power of qssr-net-impair vs calibration updates ("epoch" rows), and the
     first update after which power stays within 0.2 dB of its final value."""
-    from ..arrays.impairments import ElementImpairment
-
     report = Report("calibration-epochs", dict(
         _impairment_params(trials, seed, nt, nr, paths, dwell, sigma_d, sigma_p, updates, batch),
         snrs_db=list(snrs_db), evaluate_every=every))

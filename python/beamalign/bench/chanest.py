@@ -13,6 +13,7 @@ from ..chanest import (ChannelEstimator, MultipathChannel, PartiallyConnectedArr
                        eda_grouping, load_grouping, nmse_db, observe)
 from ..chanest.hybrid import configure_beams
 from ..chanest.eda import DEFAULT_SRL_BOUND
+from .. import plotting
 from .report import Report
 
 SNRS_DB = (0, 5, 10, 15, 20, 25, 30)
@@ -83,35 +84,36 @@ def _run(estimators, array, w, x_name, points, trials, num_paths, snr_db, rng, r
                    **fields, **extra)
 
 
-def chanest_beams(trials=200, seed=0, x_name="snr_db", grouping=None, progress=None):
+def chanest_beams(trials=200, seed=0, x_name="snr_db", grouping=None, progress=None, nx=32,
+                  nz=8, m=4, paths=4):
     """NMSE of SC-VBI with each beam design vs SNR (Fig. 8) or path count at 20 dB (Fig. 9)."""
-    array = PartiallyConnectedArray()
+    array = PartiallyConnectedArray(nx, nz, m)
     experiment = "chanest-beams" if x_name == "snr_db" else "chanest-paths"
     points = SNRS_DB if x_name == "snr_db" else PATHS
     report = Report(experiment, {"trials": trials, "seed": seed, "nx": array.nx, "nz": array.nz,
                                  "m": array.m, "groups": 4, "estimator": "sc-vbi",
-                                 "num_paths": 4, "snr_db": 20.0, "oversample": 2})
+                                 "num_paths": paths, "snr_db": 20.0, "oversample": 2})
     eda_groups = _column_groups(array, grouping, seed, report, progress)
     for design in DESIGNS:
         beams, groups = _design(array, design, eda_groups, seed)
         estimator = ChannelEstimator(array, beams, "sc-vbi", column_groups=groups)
         # Every design sees the same channels and noise: one stream per design, same seed.
         _run({design: (estimator, {"beam": design})}, array, array.combiner(beams), x_name,
-             points, trials, 4, 20.0, np.random.default_rng(seed), report, progress)
+             points, trials, paths, 20.0, np.random.default_rng(seed), report, progress)
     return report
 
 
 def chanest_algorithms(trials=200, seed=0, x_name="snr_db", grouping=None, turbo_trials=20,
-                       progress=None):
+                       progress=None, nx=32, nz=8, m=4, paths=4):
     """NMSE and time per estimate of OMP (2x and 4x grids), Turbo-VBI, SC-VBI and GW-SC-VBI
     with the EDA group-wise beam, vs SNR (Fig. 10, Table I) or path count (Fig. 11).
     Turbo-VBI, the slow reference, runs on the first turbo_trials trials of each point."""
-    array = PartiallyConnectedArray()
+    array = PartiallyConnectedArray(nx, nz, m)
     experiment = "chanest-snr" if x_name == "snr_db" else "chanest-paths-alg"
     points = SNRS_DB if x_name == "snr_db" else PATHS
     report = Report(experiment, {"trials": trials, "turbo_trials": min(turbo_trials, trials),
                                  "seed": seed, "nx": array.nx, "nz": array.nz, "m": array.m,
-                                 "groups": 4, "beam": "groupwise-eda", "num_paths": 4,
+                                 "groups": 4, "beam": "groupwise-eda", "num_paths": paths,
                                  "snr_db": 20.0, "threads": 1})
     eda_groups = _column_groups(array, grouping, seed, report, progress)
     beams, groups = _design(array, "groupwise-eda", eda_groups, seed)
@@ -123,7 +125,7 @@ def chanest_algorithms(trials=200, seed=0, x_name="snr_db", grouping=None, turbo
         "gw-sc-vbi": (ChannelEstimator(array, beams, "gw-sc-vbi", column_groups=groups),
                       {"grid": "2x"}),
     }
-    _run(estimators, array, array.combiner(beams), x_name, points, trials, 4, 20.0,
+    _run(estimators, array, array.combiner(beams), x_name, points, trials, paths, 20.0,
          np.random.default_rng(seed), report, progress, limits={"turbo-vbi": turbo_trials})
     # GW-SC-VBI's time against SC-VBI's, point by point (paper: 4.1 s vs 12.8 s).
     cpu = {(r["method"], r["x"]): r["value"] for r in report.rows if r["metric"] == "cpu_s"
@@ -135,8 +137,6 @@ def chanest_algorithms(trials=200, seed=0, x_name="snr_db", grouping=None, turbo
 
 
 def plot(report, path):
-    from . import plotting
-
     x_name = report.rows[0]["x_name"]
     fig, axes = plotting.subplots(1, 1, figsize=(6, 4))
     curves = {}

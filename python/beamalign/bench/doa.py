@@ -5,12 +5,14 @@ import time
 
 import numpy as np
 
+from ..arrays.calibration import load_calibration
 from ..arrays.impairments import AngleDependentPhaseError
+from ..fileio import FileFormatError
 from ..doa import (DEFAULT_GRID_DEG, CoarraySpectrum, crb_deg, half_power_beamwidth,
                    sample_covariance, scg_reference, simulate_snapshots)
 from ..doa.estimate import (ARRAY_PROFILE_SEED, LEARNED_METHODS, estimate_doa,
                             load_doa_cnn, load_mod_dnn, load_model)
-from . import plotting
+from .. import plotting
 from .report import Report
 
 ANGLES_DEG = (-45.0, -15.0, 15.0, 45.0)
@@ -142,21 +144,39 @@ def _rmse_rows(report, x_name, x, errors, progress):
             progress(f"{x_name} {x:5g}  {method:10s} RMSE {rmse:7.3f} deg")
 
 
-def _profile(seed, m, k):
-    """The array's angle-dependent phase errors: one chamber-like profile per seed."""
-    return AngleDependentPhaseError.sample(
-        m, k, rng=np.random.default_rng(seed + ARRAY_PROFILE_SEED))
+def _profile(seed, m, k, array_seed=None, calibration=None):
+    """The array's angle-dependent phase errors: the table of a chamber calibration file,
+    else the chamber-like profile drawn from array_seed (default: seed + 1000, so --seed 0
+    is the array of the shipped networks)."""
+    if calibration:
+        table = load_calibration(calibration, num_elements=m).angle_table
+        if table is None:
+            raise FileFormatError(f"{calibration}: no field 'angle_table' (a chamber "
+                                  "calibration file has one)")
+        if table.num_subcarriers != k:
+            raise FileFormatError(f"{calibration}: angle table has {table.num_subcarriers} "
+                                  f"subcarriers, the bench uses {k}")
+        return table
+    array_seed = seed + ARRAY_PROFILE_SEED if array_seed is None else array_seed
+    return AngleDependentPhaseError.sample(m, k, rng=np.random.default_rng(array_seed))
+
+
+def _array_params(seed, array_seed, calibration):
+    if calibration:
+        return {"calibration": str(calibration)}
+    return {"array_seed": seed + ARRAY_PROFILE_SEED if array_seed is None else array_seed}
 
 
 def doa_snr(trials=500, seed=0, m=4, k=16, rho=1.0, snrs_db=(0, 5, 10, 15, 20, 25, 30),
-            progress=None, models=None):
+            progress=None, models=None,
+            array_seed=None, calibration=None):
     """RMSE vs SNR with the impairment at weight rho (seed 003 Fig. 4), AoA in [-60, 60]."""
-    report = Report("doa-snr", {"trials": trials, "seed": seed, "m": m, "k": k, "rho": rho,
+    report = Report("doa-snr", {**_array_params(seed, array_seed, calibration), "trials": trials, "seed": seed, "m": m, "k": k, "rho": rho,
                                 "aoa_deg": [-60, 60]})
     rng = np.random.default_rng(seed)
     spectrum = CoarraySpectrum(m)
     models = _load_models(models)
-    impairment = _profile(seed, m, k).with_rho(rho)
+    impairment = _profile(seed, m, k, array_seed, calibration).with_rho(rho)
     for snr in snrs_db:
         errors = {method: [] for method in DOA_METHODS}
         thetas = rng.uniform(-60, 60, trials)
@@ -171,14 +191,15 @@ def doa_snr(trials=500, seed=0, m=4, k=16, rho=1.0, snrs_db=(0, 5, 10, 15, 20, 2
 
 
 def doa_impairment(trials=500, seed=0, m=4, k=16, snr_db=20.0, rhos=(0.0, 0.25, 0.5, 0.75, 1.0),
-                   progress=None, models=None):
+                   progress=None, models=None,
+                   array_seed=None, calibration=None):
     """RMSE vs the impairment weight rho at 20 dB (seed 003 Fig. 4g)."""
-    report = Report("doa-impairment", {"trials": trials, "seed": seed, "m": m, "k": k,
+    report = Report("doa-impairment", {**_array_params(seed, array_seed, calibration), "trials": trials, "seed": seed, "m": m, "k": k,
                                        "snr_db": snr_db})
     rng = np.random.default_rng(seed)
     spectrum = CoarraySpectrum(m)
     models = _load_models(models)
-    profile = _profile(seed, m, k)
+    profile = _profile(seed, m, k, array_seed, calibration)
     for rho in rhos:
         errors = {method: [] for method in DOA_METHODS}
         for theta in rng.uniform(-60, 60, trials):
@@ -189,15 +210,16 @@ def doa_impairment(trials=500, seed=0, m=4, k=16, snr_db=20.0, rhos=(0.0, 0.25, 
     return report
 
 
-def doa_cdf(trials=500, seed=0, m=4, k=16, snr_db=20.0, rho=1.0, progress=None, models=None):
+def doa_cdf(trials=500, seed=0, m=4, k=16, snr_db=20.0, rho=1.0, progress=None, models=None,
+            array_seed=None, calibration=None):
     """Absolute-error CDF of each method at one SNR and impairment weight (seed 003
     Fig. 5b): RMSE and 80th percentile rows; the sorted errors go into params."""
-    report = Report("doa-cdf", {"trials": trials, "seed": seed, "m": m, "k": k,
+    report = Report("doa-cdf", {**_array_params(seed, array_seed, calibration), "trials": trials, "seed": seed, "m": m, "k": k,
                                 "snr_db": snr_db, "rho": rho, "aoa_deg": [-60, 60]})
     rng = np.random.default_rng(seed)
     spectrum = CoarraySpectrum(m)
     models = _load_models(models)
-    impairment = _profile(seed, m, k).with_rho(rho)
+    impairment = _profile(seed, m, k, array_seed, calibration).with_rho(rho)
     errors = {method: [] for method in DOA_METHODS}
     for theta in rng.uniform(-60, 60, trials):
         h = simulate_snapshots(rng, theta, m, k, snr_db, impairment)

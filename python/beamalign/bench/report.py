@@ -1,6 +1,7 @@
 """Benchmark JSON (SPEC section 7): experiment, params, rows, wall_s."""
-import json
 import time
+
+from ..fileio import write_json_atomic
 
 
 class Report:
@@ -22,5 +23,4 @@ class Report:
 
     def write(self, path):
         if path:
-            with open(path, "w") as out:
-                json.dump(self.document(), out, indent=1)
+            write_json_atomic(path, self.document())

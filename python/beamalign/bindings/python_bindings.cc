@@ -19,7 +19,9 @@
 #include <gnuradio/beamalign/qssr.h>
 #include <gnuradio/beamalign/rsrp_meter.h>
 #include <gnuradio/beamalign/sim_array_source.h>
-#include <gnuradio/beamalign/sparse_estimators.h>
+#include <gnuradio/beamalign/hybrid_sensing.h>
+#include <gnuradio/beamalign/omp.h>
+#include <gnuradio/beamalign/vbi.h>
 #include <gnuradio/beamalign/srs_cfr.h>
 
 namespace py = pybind11;

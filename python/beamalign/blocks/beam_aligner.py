@@ -11,6 +11,7 @@ from gnuradio import gr
 
 from ..align import make_strategy
 from .messages import beam_cmd, dict_to_pmt, pmt_to_dict
+from .. import protocol as proto
 
 
 class beam_aligner(gr.basic_block):
@@ -66,13 +67,13 @@ class beam_aligner(gr.basic_block):
         self._sent = {"tx": None, "rx": None}
         self._timer = None
         self._bad = set()
-        for port in ("rsrp", "start", "channel_info"):
+        for port in (proto.RSRP, proto.START, proto.CHANNEL_INFO):
             self.message_port_register_in(pmt.intern(port))
-        self.message_port_register_out(pmt.intern("beam_cmd"))
-        self.message_port_register_out(pmt.intern("result"))
-        self.set_msg_handler(pmt.intern("rsrp"), self._handle_rsrp)
-        self.set_msg_handler(pmt.intern("start"), self._handle_start)
-        self.set_msg_handler(pmt.intern("channel_info"), self._handle_channel_info)
+        self.message_port_register_out(pmt.intern(proto.BEAM_CMD))
+        self.message_port_register_out(pmt.intern(proto.RESULT))
+        self.set_msg_handler(pmt.intern(proto.RSRP), self._handle_rsrp)
+        self.set_msg_handler(pmt.intern(proto.START), self._handle_start)
+        self.set_msg_handler(pmt.intern(proto.CHANNEL_INFO), self._handle_channel_info)
 
     # --- flowgraph life cycle
     def start(self):
@@ -93,7 +94,7 @@ class beam_aligner(gr.basic_block):
         self._timer.start()
 
     def _periodic(self):
-        self.to_basic_block()._post(pmt.intern("start"), pmt.PMT_T)
+        self.to_basic_block()._post(pmt.intern(proto.START), pmt.PMT_T)
         self._schedule()
 
     # --- alignment
@@ -135,7 +136,7 @@ class beam_aligner(gr.basic_block):
         for i, side in enumerate(changed):
             last = i == len(changed) - 1
             beam_id = self._measurement_id if last else -self._measurement_id
-            self.message_port_pub(pmt.intern("beam_cmd"), beam_cmd(side, beam_id, weights[side]))
+            self.message_port_pub(pmt.intern(proto.BEAM_CMD), beam_cmd(side, beam_id, weights[side]))
             self._sent[side] = weights[side]
 
     def _handle_rsrp(self, msg):
@@ -144,14 +145,14 @@ class beam_aligner(gr.basic_block):
             self._warn_once("rsrp message is not a dict with beam_id and power: dropped")
             return
         with self._lock:
-            if self._search is None or fields["beam_id"] != self._measurement_id:
+            if self._search is None or fields[proto.BEAM_ID] != self._measurement_id:
                 return  # an old dwell, or one measured between the two commands of a pair
-            power = float(fields["power"])
+            power = float(fields[proto.POWER])
             if not np.isfinite(power) or power < 0:
                 self._warn_once("rsrp power is not finite: measuring the pair again")
                 self._measure_next()
                 return
-            self._probe_dbm.append(float(fields.get("rsrp_dbm", 10 * np.log10(max(power, 1e-30)))))
+            self._probe_dbm.append(float(fields.get(proto.RSRP_DBM, 10 * np.log10(max(power, 1e-30)))))
             index = self._next_pair
             if self._probe.grid:
                 kt = self._probe.tx.shape[-2]
@@ -170,19 +171,19 @@ class beam_aligner(gr.basic_block):
 
     def _publish(self, alignment):
         f, w = alignment.f[0], alignment.w[0]
-        result = {"method": self.method, "u_tx": float(alignment.u_tx[0]),
-                  "u_rx": float(alignment.u_rx[0]), "f": f, "w": w,
-                  "measurements": int(alignment.measurements),
-                  "probes_dbm": np.asarray(self._probe_dbm, dtype=np.float32)}
+        result = {proto.METHOD: self.method, proto.U_TX: float(alignment.u_tx[0]),
+                  proto.U_RX: float(alignment.u_rx[0]), proto.F: f, proto.W: w,
+                  proto.MEASUREMENTS: int(alignment.measurements),
+                  proto.PROBES_DBM: np.asarray(self._probe_dbm, dtype=np.float32)}
         if self._channel is not None:
             gain = w.conj() @ self._channel @ f
-            result["power_db"] = float(10 * np.log10(max(abs(gain) ** 2, 1e-30)))
+            result[proto.POWER_DB] = float(10 * np.log10(max(abs(gain) ** 2, 1e-30)))
         # Leave the array on the chosen beams.
         self._measurement_id += 1
-        self.message_port_pub(pmt.intern("beam_cmd"), beam_cmd("rx", -self._measurement_id, w))
-        self.message_port_pub(pmt.intern("beam_cmd"), beam_cmd("tx", self._measurement_id, f))
+        self.message_port_pub(pmt.intern(proto.BEAM_CMD), beam_cmd("rx", -self._measurement_id, w))
+        self.message_port_pub(pmt.intern(proto.BEAM_CMD), beam_cmd("tx", self._measurement_id, f))
         self._sent = {"tx": f, "rx": w}
-        self.message_port_pub(pmt.intern("result"), dict_to_pmt(result))
+        self.message_port_pub(pmt.intern(proto.RESULT), dict_to_pmt(result))
         power = f", power {result['power_db']:.2f} dB" if "power_db" in result else ""
         if self.verbose:
             self.logger.info(f"alignment {self.method}: u_tx {result['u_tx']:+.4f}, "
@@ -219,7 +220,7 @@ class beam_aligner(gr.basic_block):
     def _handle_channel_info(self, msg):
         fields = pmt_to_dict(msg)
         try:
-            h = np.asarray(fields["h"], dtype=np.complex128).reshape(self.nr, self.nt)
+            h = np.asarray(fields[proto.H], dtype=np.complex128).reshape(self.nr, self.nt)
         except (TypeError, KeyError, ValueError):
             self._warn_once("channel_info without an Nr x Nt field 'h': dropped")
             return

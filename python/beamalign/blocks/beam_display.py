@@ -8,6 +8,7 @@ from gnuradio import gr
 
 from ..arrays.geometry import ula_steering
 from .messages import pmt_to_dict
+from .. import protocol as proto
 
 
 class beam_display(gr.sync_block):
@@ -39,8 +40,8 @@ class beam_display(gr.sync_block):
         self._pattern = np.full(points, floor_db, dtype=np.float32)
         self._rsrp = np.full(probes, floor_db, dtype=np.float32)
         self._last = 0.0
-        self.message_port_register_in(pmt.intern("result"))
-        self.set_msg_handler(pmt.intern("result"), self._handle_result)
+        self.message_port_register_in(pmt.intern(proto.RESULT))
+        self.set_msg_handler(pmt.intern(proto.RESULT), self._handle_result)
 
     def _handle_result(self, msg):
         fields = pmt_to_dict(msg)
@@ -51,7 +52,7 @@ class beam_display(gr.sync_block):
         gain = np.abs(ula_steering(len(beam), self.grid).conj() @ beam) ** 2
         # The result carries its own probes: separate ports have no common order.
         probes = np.full(self.probes, self.floor_db)
-        taken = np.asarray(fields.get("probes_dbm", []), dtype=np.float64)[:self.probes]
+        taken = np.asarray(fields.get(proto.PROBES_DBM, []), dtype=np.float64)[:self.probes]
         probes[:len(taken)] = np.maximum(taken, self.floor_db)
         with self._lock:
             self._pattern = np.maximum(10 * np.log10(np.maximum(gain, 1e-12)),

@@ -15,8 +15,9 @@ from ..chanest import (ChannelEstimator, MultipathChannel, PartiallyConnectedArr
                        observe)
 from ..chanest.hybrid import configure_beams
 from .messages import dict_to_pmt
+from .. import protocol as proto
 
-CHANNEL_TAG = pmt.intern("channel")
+CHANNEL_TAG = pmt.intern(proto.CHANNEL)
 
 
 def _array(nx, nz, m):
@@ -80,7 +81,7 @@ class pc_hbf_source(gr.sync_block):
                                                      element_pattern=self.element_pattern)
                 self._h = self.channel.vector(self.array)
                 self.add_item_tag(0, self.nitems_written(0) + i, CHANNEL_TAG,
-                                  dict_to_pmt({"h": self._h, "pilot": self.produced}))
+                                  dict_to_pmt({proto.H: self._h, proto.PILOT: self.produced}))
             out[i] = observe(self.array, self.combiner, self._h, self.snr_db, self.rng)[0]
             self.produced += 1
         return count
@@ -117,7 +118,7 @@ class chanest_estimator(gr.sync_block):
         self.bad_vectors = 0
         self.truth = None
         self.done = threading.Condition()
-        self.message_port_register_out(pmt.intern("chanest"))
+        self.message_port_register_out(pmt.intern(proto.CHANEST))
 
     def work(self, input_items, output_items):
         vectors = input_items[0]
@@ -127,7 +128,7 @@ class chanest_estimator(gr.sync_block):
         for i, y in enumerate(vectors):
             if start + i in tags:
                 tag = tags[start + i]
-                h = pmt.dict_ref(tag, pmt.intern("h"), pmt.PMT_NIL) if pmt.is_dict(tag) \
+                h = pmt.dict_ref(tag, pmt.intern(proto.H), pmt.PMT_NIL) if pmt.is_dict(tag) \
                     else pmt.PMT_NIL
                 if pmt.is_c32vector(h) and pmt.length(h) == self.array.num_elements:
                     self.truth = np.asarray(pmt.c32vector_elements(h), np.complex128)
@@ -142,11 +143,11 @@ class chanest_estimator(gr.sync_block):
                 continue
             begin = time.thread_time()
             estimate = self.estimator.estimate(y)
-            fields = {"method": self.method, "pilot": int(start + i), "h": estimate.h,
-                      "paths": estimate.paths(), "cpu_s": time.thread_time() - begin}
+            fields = {proto.METHOD: self.method, proto.PILOT: int(start + i), proto.H: estimate.h,
+                      proto.PATHS: estimate.paths(), proto.CPU_S: time.thread_time() - begin}
             if self.truth is not None:
-                fields["nmse_db"] = nmse_db(estimate.h, self.truth)
-            self.message_port_pub(pmt.intern("chanest"), dict_to_pmt(fields))
+                fields[proto.NMSE_DB] = nmse_db(estimate.h, self.truth)
+            self.message_port_pub(pmt.intern(proto.CHANEST), dict_to_pmt(fields))
             if self.verbose:
                 score = f"NMSE {fields['nmse_db']:.2f} dB, " if "nmse_db" in fields else ""
                 self.logger.info(f"chanest {self.method} pilot {start + i}: {score}"

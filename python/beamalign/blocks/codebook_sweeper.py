@@ -6,6 +6,7 @@ import pmt
 from gnuradio import gr
 
 from .messages import beam_cmd, dict_to_pmt, pmt_to_dict
+from .. import protocol as proto
 
 
 class codebook_sweeper(gr.basic_block):
@@ -51,12 +52,12 @@ class codebook_sweeper(gr.basic_block):
         self._powers = np.full(len(self.codebook), np.nan)
         self._bad_messages = 0
 
-        self.message_port_register_in(pmt.intern("rsrp"))
-        self.message_port_register_in(pmt.intern("start"))
-        self.message_port_register_out(pmt.intern("beam_cmd"))
-        self.message_port_register_out(pmt.intern("result"))
-        self.set_msg_handler(pmt.intern("rsrp"), self._handle_rsrp)
-        self.set_msg_handler(pmt.intern("start"), self._handle_start)
+        self.message_port_register_in(pmt.intern(proto.RSRP))
+        self.message_port_register_in(pmt.intern(proto.START))
+        self.message_port_register_out(pmt.intern(proto.BEAM_CMD))
+        self.message_port_register_out(pmt.intern(proto.RESULT))
+        self.set_msg_handler(pmt.intern(proto.RSRP), self._handle_rsrp)
+        self.set_msg_handler(pmt.intern(proto.START), self._handle_start)
 
     def start(self):
         if self.autostart:
@@ -71,13 +72,13 @@ class codebook_sweeper(gr.basic_block):
         self.done.clear()
         self._powers[:] = np.nan
         if self.other_weights is not None:
-            self.message_port_pub(pmt.intern("beam_cmd"),
+            self.message_port_pub(pmt.intern(proto.BEAM_CMD),
                                   beam_cmd(self.other_side, -1, self.other_weights))
         self._probe(0)
 
     def _probe(self, index):
         self._index = index
-        self.message_port_pub(pmt.intern("beam_cmd"),
+        self.message_port_pub(pmt.intern(proto.BEAM_CMD),
                               beam_cmd(self.side, index, self.codebook[index],
                                        u=float(self.angles[index])))
 
@@ -88,9 +89,9 @@ class codebook_sweeper(gr.basic_block):
             if self._bad_messages == 1:
                 self.logger.warn("dropped an rsrp message that is not a dict with beam_id and power")
             return
-        if self._index is None or fields["beam_id"] != self._index:
+        if self._index is None or fields[proto.BEAM_ID] != self._index:
             return  # a dwell of other weights (e.g. the fixed side's switch)
-        power = float(fields["power"])
+        power = float(fields[proto.POWER])
         self._powers[self._index] = power
         if self.verbose:
             self.logger.info(f"beam {self._index:3d}  u = {self.angles[self._index]:+.4f}  "
@@ -103,12 +104,12 @@ class codebook_sweeper(gr.basic_block):
     def _finish(self):
         best = int(np.nanargmax(self._powers))
         self.last_result = {
-            "method": "sweep", "side": self.side, "beam_id": best,
-            "u": float(self.angles[best]), "power": float(self._powers[best]),
-            "measurements": len(self.codebook), "powers": self._powers.copy(),
+            proto.METHOD: "sweep", proto.SIDE: self.side, proto.BEAM_ID: best,
+            proto.U: float(self.angles[best]), proto.POWER: float(self._powers[best]),
+            proto.MEASUREMENTS: len(self.codebook), proto.POWERS: self._powers.copy(),
         }
         self._index = None
-        self.message_port_pub(pmt.intern("result"), dict_to_pmt(self.last_result))
+        self.message_port_pub(pmt.intern(proto.RESULT), dict_to_pmt(self.last_result))
         if self.verbose:
             self.logger.info(f"best beam {best} at u = {self.angles[best]:+.4f} "
                              f"({10 * np.log10(self._powers[best]):.2f} dB)")

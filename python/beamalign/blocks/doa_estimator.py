@@ -6,6 +6,7 @@ from gnuradio import gr
 from ..doa import DEFAULT_GRID_DEG, CoarraySpectrum
 from ..doa.estimate import METHODS, estimate_doa, load_model
 from .messages import dict_to_pmt
+from .. import protocol as proto
 
 class doa_estimator(gr.sync_block):
     """Estimates the AoA from each M x K CFR snapshot vector (antenna-major, as srs_cfr
@@ -51,8 +52,8 @@ class doa_estimator(gr.sync_block):
                              f"not {self.k} on {len(grid)} points")
         self.dropped = 0
         self.estimates = []
-        self.message_port_register_out(pmt.intern("doa"))
-        self.message_port_register_out(pmt.intern("angle"))
+        self.message_port_register_out(pmt.intern(proto.DOA))
+        self.message_port_register_out(pmt.intern(proto.ANGLE))
 
     def work(self, input_items, output_items):
         for vector, out in zip(input_items[0], output_items[0]):
@@ -69,10 +70,10 @@ class doa_estimator(gr.sync_block):
             self.estimates.append(angle)
             if self.verbose:
                 self.logger.info(f"doa {self.method}: AoA {angle:+.2f} deg")
-            self.message_port_pub(pmt.intern("doa"), dict_to_pmt({
-                "method": self.method, "angle_deg": angle,
-                "u": float(np.sin(np.deg2rad(angle))), "spectrum": values.astype(np.float32),
-                "grid_deg": self.spectrum.grid_deg.astype(np.float32)}))
-            self.message_port_pub(pmt.intern("angle"), pmt.cons(pmt.intern("angle"),
+            self.message_port_pub(pmt.intern(proto.DOA), dict_to_pmt({
+                proto.METHOD: self.method, proto.ANGLE_DEG: angle,
+                proto.U: float(np.sin(np.deg2rad(angle))), proto.SPECTRUM: values.astype(np.float32),
+                proto.GRID_DEG: self.spectrum.grid_deg.astype(np.float32)}))
+            self.message_port_pub(pmt.intern(proto.ANGLE), pmt.cons(pmt.intern(proto.ANGLE),
                                                                 pmt.from_double(angle)))
         return len(output_items[0])

@@ -1,6 +1,7 @@
 """Building and reading the PMT messages of the flowgraph protocol (SPEC section 5)."""
 import numpy as np
 import pmt
+from .. import protocol as proto
 
 
 def _to_pmt(value):
@@ -41,8 +42,8 @@ def dict_to_pmt(fields):
 
 def beam_cmd(side, beam_id, weights, **extra):
     """A `beam_cmd` message: side "tx"/"rx", beam_id, weights (c32vector), extras."""
-    fields = {"side": side, "beam_id": int(beam_id),
-              "weights": np.asarray(weights, dtype=np.complex64)}
+    fields = {proto.SIDE: side, proto.BEAM_ID: int(beam_id),
+              proto.WEIGHTS: np.asarray(weights, dtype=np.complex64)}
     fields.update(extra)
     return dict_to_pmt(fields)
 

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..fileio import FileFormatError, read_json, write_json_atomic
 from .beams import srl
+from .estimators import column_groups_from
 
 # Largest SRL a group may have (at 10 dB). Unconstrained, min-max ISL packs each group
 # into adjacent columns (SRL ~0.012), whose 8-column aperture cannot split nearby paths;
@@ -139,11 +141,18 @@ def eda_grouping(positions, num_groups=4, population=100, generations=60, elite=
 GROUPING_KIND, GROUPING_SCHEMA = "beamalign.grouping", 1
 
 
+def save_grouping(path, result, antennas, snr_db, srl_bound, seed):
+    """Writes an eda_grouping() result as the grouping file load_grouping() reads."""
+    write_json_atomic(path, {
+        "kind": GROUPING_KIND, "schema_version": GROUPING_SCHEMA, "antennas": int(antennas),
+        "groups": [np.asarray(m).tolist() for m in result.groups],
+        "max_isl": float(result.max_isl), "initial_max_isl": float(result.initial_max_isl),
+        "srl": [float(v) for v in result.srls], "history": [float(v) for v in result.history],
+        "snr_db": snr_db, "srl_bound": srl_bound, "seed": seed})
+
+
 def load_grouping(path, num_columns):
     """Group of each UPA column from a grouping file written by `beamalign eda`."""
-    from ..fileio import FileFormatError, read_json
-    from .estimators import column_groups_from
-
     document = read_json(path, GROUPING_KIND, GROUPING_SCHEMA)
     groups = document.get("groups")
     if not isinstance(groups, list) or not all(isinstance(g, list) for g in groups):

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import beamalign_python as kernels
 from .vbi import HybridSensing, angle_grid
+from .. import protocol as proto
 
 METHODS = ("omp", "sc-vbi", "gw-sc-vbi", "turbo-vbi")
 
@@ -34,8 +35,8 @@ class ChannelEstimate:
             power = np.abs(self.gains[k]) ** 2
             if strongest <= 0 or power < strongest * 10 ** (floor_db / 10):
                 break
-            out.append({"u_h": float(self.u_h[k]), "u_v": float(self.u_v[k]),
-                        "gain": complex(self.gains[k]), "power_db": float(10 * np.log10(power))})
+            out.append({proto.U_H: float(self.u_h[k]), proto.U_V: float(self.u_v[k]),
+                        proto.GAIN: complex(self.gains[k]), proto.POWER_DB: float(10 * np.log10(power))})
         return out
 
 

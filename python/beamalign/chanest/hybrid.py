@@ -12,6 +12,8 @@ import numpy as np
 
 from ..arrays.geometry import upa_steering
 from .beams import gs_narrow_beam
+from .eda import load_grouping
+from .estimators import contiguous_groups
 
 
 @dataclass(frozen=True)
@@ -143,9 +145,6 @@ def configure_beams(array, beam="groupwise", num_groups=4, grouping="", seed=0,
     (None unless group-wise). Group-wise beams use column_groups when given, else the
     `eda` grouping file `grouping`, else adjacent columns (the uniform pattern). random
     beams are drawn from seed."""
-    from .eda import load_grouping
-    from .estimators import contiguous_groups
-
     if beam not in BEAMS:
         raise ValueError(f"unknown beam {beam!r}; choose one of {', '.join(BEAMS)}")
     if beam == "wide":

@@ -5,9 +5,11 @@ algorithm in plain NumPy, kept to test the C++ against and to measure its speed-
 """
 import numpy as np
 
+from ..arrays.geometry import DEFAULT_GRID_DEG
 from ..beamalign_python import coarray_solver
 
-DEFAULT_GRID_DEG = np.round(np.arange(-60.0, 60.0 + 1e-9, 0.1), 10)  # 1201 angles
+__all__ = ["DEFAULT_GRID_DEG", "CoarraySpectrum", "sample_covariance", "half_power_beamwidth",
+           "scg_reference"]
 
 
 def sample_covariance(snapshots):

@@ -1,10 +1,10 @@
 """One AoA estimate per M x K snapshot set, by any of the methods the blocks and the
 benches share."""
-from pathlib import Path
-
 import numpy as np
 
+from ..models import registry
 from .coarray import sample_covariance
+from .mod_dnn import ModDnnEstimator
 from .subspace import music_spectrum, root_music
 
 METHODS = ("scg", "dbf", "music", "root-music", "cnn", "mod-dnn")
@@ -13,22 +13,16 @@ LEARNED_METHODS = ("cnn", "mod-dnn")
 # Seeds the simulated array's angle-dependent phase-error profile: the array of
 # sim_srs_source, of `beamalign bench doa-*` with --seed 0, and of the shipped CNN.
 ARRAY_PROFILE_SEED = 1000
-DEFAULT_DOA_CNN = Path(__file__).resolve().parents[1] / "models" / "doa_cnn.safetensors"
-DEFAULT_MOD_DNN = Path(__file__).resolve().parents[1] / "models" / "mod_dnn.safetensors"
 
 
 def load_doa_cnn(path=None):
     """The data-driven CNN baseline (weights shipped, trained by `beamalign train doa-cnn`)."""
-    from ..models.doa_cnn import DoaCnn
-
-    return DoaCnn.load(path or DEFAULT_DOA_CNN)
+    return registry.load("doa-cnn", path)
 
 
 def load_mod_dnn(path=None):
-    """MoD-DNN (weights shipped, trained by `beamalign train mod-dnn`)."""
-    from ..models.mod_dnn import ModDnn
-
-    return ModDnn.load(path or DEFAULT_MOD_DNN)
+    """MoD-DNN (weights shipped, trained by `beamalign train mod-dnn`) around the C++ SCG."""
+    return ModDnnEstimator(registry.load("mod-dnn", path))
 
 
 def load_model(method, path=None):

@@ -7,9 +7,12 @@ saved (atomically) after every angle, so an interrupted run resumes where it sto
 """
 import numpy as np
 
+from .. import plotting
 from ..arrays.calibration import Calibration, save_calibration
 from ..arrays.impairments import AngleDependentPhaseError
+from ..doa.simulate import simulate_snapshots
 from ..fileio import FileFormatError, read_json, write_json_atomic
+from .positioner import open_positioner
 
 STATE_KIND = "beamalign.chamber-state"
 
@@ -25,8 +28,6 @@ class SimulatedChamber:
 
     def measure(self, angle_deg):
         """(M, K) response averaged over the snapshots."""
-        from ..doa.simulate import simulate_snapshots
-
         m, k = self.profile.num_elements, self.profile.num_subcarriers
         total = np.zeros((m, k), dtype=np.complex128)
         for _ in range(self.snapshots):
@@ -78,8 +79,6 @@ def write_chamber_calibration(path, table, array_id, source_run):
 
 
 def plot_phase_errors(table, path, subcarrier=0):
-    from ..bench import plotting
-
     fig, ax = plotting.subplots(figsize=(6, 4.2))
     for m in range(1, table.num_elements):
         ax.plot(table.grid_deg, np.degrees(table.table_rad[:, m, subcarrier]), marker=".",
@@ -90,3 +89,27 @@ def plot_phase_errors(table, path, subcarrier=0):
     ax.grid(True, alpha=0.3)
     ax.legend()
     plotting.save(fig, path)
+
+
+def simulated_array_run(positioner_spec, angles_deg, antennas, subcarriers, snr_db, seed,
+                        state_path, out_path, array_id, progress=None):
+    """A chamber run on a simulated array under test (profile drawn from seed): steps the
+    positioner, measures, writes the calibration file. Returns (table, truth)."""
+    truth = AngleDependentPhaseError.sample(antennas, subcarriers, rng=seed)
+    chamber = SimulatedChamber(truth, snr_db, rng=seed + 1)
+    positioner = open_positioner(positioner_spec)
+    try:
+        table = chamber_run(positioner, chamber.measure, angles_deg, state_path, progress)
+    finally:
+        positioner.close()
+    write_chamber_calibration(out_path, table, array_id, f"chamber {positioner_spec}")
+    return table, truth
+
+
+def rms_error_deg(table, truth):
+    """RMS phase error (deg) of a measured table against the profile it measured."""
+    expected = np.stack([truth.phase(table.grid_deg, k) for k in range(truth.num_subcarriers)],
+                        axis=-1)
+    return float(np.degrees(np.sqrt(np.mean(np.angle(np.exp(1j * (table.table_rad - expected)))
+                                            ** 2))))
+

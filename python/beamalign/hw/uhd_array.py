@@ -1,5 +1,6 @@
 """USRP arrays: an N-channel uhd.usrp_source feeding beam_combiner."""
 from gnuradio import gr
+from .. import protocol as proto
 
 TIME_SOURCES = ("", "internal", "external", "mimo", "gpsdo")
 CLOCK_SOURCES = TIME_SOURCES
@@ -72,8 +73,8 @@ class uhd_array_source(gr.hier_block2):
         for ch in range(num_channels):
             self.connect((self.usrp, ch), (self.combiner, ch))
         self.connect(self.combiner, self)
-        self.message_port_register_hier_in("beam_cmd")
-        self.msg_connect(self, "beam_cmd", self.combiner, "beam_cmd")
+        self.message_port_register_hier_in(proto.BEAM_CMD)
+        self.msg_connect(self, proto.BEAM_CMD, self.combiner, proto.BEAM_CMD)
 
     def set_center_freq(self, center_freq):
         for ch in range(self.num_channels):

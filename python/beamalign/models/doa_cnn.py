@@ -8,6 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .store import load_network
+
 ARCHITECTURE = "doa-cnn"
 
 
@@ -53,8 +55,6 @@ class DoaCnn(nn.Module):
 
     @classmethod
     def load(cls, path):
-        from .store import load_network
-
         return load_network(cls, path, lambda arch: cls(int(arch["num_antennas"]),
                                                         int(arch.get("channels", 32)),
                                                         int(arch.get("hidden", 128)),

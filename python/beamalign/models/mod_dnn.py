@@ -24,7 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..doa.coarray import DEFAULT_GRID_DEG
+from ..arrays.geometry import DEFAULT_GRID_DEG
+from .store import load_network
 
 ARCHITECTURE = "mod-dnn"
 
@@ -169,16 +170,6 @@ class ModDnn(nn.Module):
         self.autoencoder = MultiTaskAutoencoder(num_antennas, num_subcarriers,
                                                 num_regions * impairment_levels)
         self.calibrator = SpectrumCalibrator(self.solver_grid_deg)
-        self._coarray = None
-
-    @property
-    def coarray(self):
-        """The C++ coarray DBF / SCG on the solver grid."""
-        if self._coarray is None:
-            from ..doa.coarray import CoarraySpectrum
-
-            self._coarray = CoarraySpectrum(self.num_antennas, self.solver_grid_deg)
-        return self._coarray
 
     def architecture(self):
         return {"name": ARCHITECTURE, "num_antennas": self.num_antennas,
@@ -219,37 +210,6 @@ class ModDnn(nn.Module):
             out = self.autoencoder(torch.from_numpy(snapshot_features(snapshots)))
         return features_to_snapshots(out.numpy())
 
-    def choose(self, snapshots, calibrated):
-        """Per snapshot set: (task index, its coarray DBF spectrum on the solver grid).
-
-        Only subregions within gate_deg of the uncalibrated DBF peak compete: at low SNR a
-        far decoder's output can look like a steering vector by chance, while the phase
-        errors move the uncalibrated peak by a few degrees at most. Of those, the decoder
-        whose principal eigenvector best matches one ideal steering vector, max |a^H u|^2
-        / M, with that match inside its own widened subregion, wins. The eigenvector
-        leaves out the noise, which each decoder amplifies differently (on a validation
-        draw at rho = 1, 20 dB this beat the DBF peak per unit power: 80th-percentile
-        error 0.285 vs 0.292 deg, 0.319 vs 0.347 at rho = 0)."""
-        chosen, spectra = [], []
-        lo, hi = self.edges[:-1] - self.margin_deg, self.edges[1:] + self.margin_deg
-        regions = np.arange(calibrated.shape[1]) // self.impairment_levels
-        for h, sets in zip(snapshots, calibrated):
-            raw_peak = self.solver_grid_deg[int(np.argmax(self.coarray.dbf(h @ h.conj().T)))]
-            tasks = np.flatnonzero((lo[regions] - self.gate_deg <= raw_peak) &
-                                   (raw_peak <= hi[regions] + self.gate_deg))
-            covariances = np.einsum("tmk,tnk->tmn", sets[tasks], sets[tasks].conj()) / \
-                sets.shape[-1]
-            principal = np.linalg.eigh(covariances)[1][:, :, -1]  # (T, M)
-            match = np.abs(principal.conj() @ self.steering.T) ** 2 / self.num_antennas
-            best = match.argmax(axis=1)
-            peaks = self.solver_grid_deg[best]
-            inside = (peaks >= lo[regions[tasks]]) & (peaks <= hi[regions[tasks]])
-            score = match[np.arange(len(tasks)), best] - 2.0 * ~inside  # outside: last resort
-            pick = int(np.argmax(score))
-            chosen.append(int(tasks[pick]))
-            spectra.append(np.asarray(self.coarray.dbf(covariances[pick]), np.float64))
-        return np.array(chosen), np.array(spectra)
-
     # --- stage 2: MoDL-SSR -----------------------------------------------------------
     def modl_torch(self, eta_hat, scg):
         """Differentiable MoDL-SSR on a batch (B, L) on the solver grid; scg is a TorchScg
@@ -258,19 +218,6 @@ class ModDnn(nn.Module):
         for _ in range(self.unrolled):
             eta = scg(eta_hat, self.calibrator(eta, eta_hat))
         return eta
-
-    def modl(self, eta_hat):
-        """The same loop with the C++ SCG, one spectrum (L,) on the solver grid."""
-        settings = self.scg_settings
-        eta_hat = np.asarray(eta_hat, np.float64)
-        measured = torch.from_numpy(eta_hat)[None]
-        eta = self.coarray.scg(eta_hat, None, **settings)
-        with torch.no_grad():
-            for _ in range(self.unrolled):
-                z = self.calibrator(torch.from_numpy(np.asarray(eta, np.float64))[None],
-                                    measured)[0]
-                eta = self.coarray.scg(eta_hat, z.numpy(), **settings)
-        return np.asarray(eta, np.float64)
 
     def read_out(self, spectra, tasks):
         """Angles (deg) of solver-grid spectra (B, L) tensor, each read within gate_deg of
@@ -287,26 +234,8 @@ class ModDnn(nn.Module):
                                self.readout_deg)
         return angles.clamp(float(self.grid_deg[0]), float(self.grid_deg[-1]))
 
-    def estimate(self, snapshots):
-        """(angle_deg, spectrum on grid_deg normalised to peak 1, subregion) of one (M, K)
-        snapshot set."""
-        h = np.asarray(snapshots, np.complex128)
-        if h.shape != (self.num_antennas, self.num_subcarriers):
-            raise ValueError(f"MoD-DNN takes {self.num_antennas} x {self.num_subcarriers} "
-                             f"snapshots, got {h.shape}")
-        if not np.all(np.isfinite(h)):
-            raise ValueError("snapshots hold NaN or Inf")
-        task, eta_hat = self.choose(h[None], self.calibrated_snapshots(h[None]))
-        values = self.modl(eta_hat[0])
-        angle = float(self.read_out(torch.from_numpy(values)[None], task)[0])
-        values = values[self.output]
-        peak = values.max()
-        return angle, values / peak if peak > 0 else values, self.task_region(int(task[0]))
-
     @classmethod
     def load(cls, path):
-        from .store import load_network
-
         def build(arch):
             scg = arch.get("scg", {})
             start, stop, count = arch["grid_deg"]

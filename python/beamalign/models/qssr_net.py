@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .store import load_network
+
 ARCHITECTURE = "qssr-net"
 
 
@@ -52,8 +54,6 @@ class QSSRNet(nn.Module):
 
     @classmethod
     def load(cls, path):
-        from .store import load_network
-
         return load_network(cls, path, lambda arch: cls(int(arch.get("hidden", 64)),
                                                         int(arch.get("gru_layers", 3))))
 

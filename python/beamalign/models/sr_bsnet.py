@@ -8,6 +8,8 @@ and a 4x pixel shuffle), so one network serves every array size.
 import torch
 from torch import nn
 
+from .store import load_network
+
 ARCHITECTURE = "sr-bsnet"
 
 
@@ -35,8 +37,6 @@ class SRBSNet(nn.Module):
 
     @classmethod
     def load(cls, path):
-        from .store import load_network
-
         return load_network(cls, path, lambda arch: cls(int(arch.get("channels", 32)),
                                                         int(arch.get("depth", 3)),
                                                         int(arch.get("scale", 4))))

@@ -10,6 +10,9 @@ import os
 import tempfile
 from pathlib import Path
 
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
 from ..fileio import FileFormatError, publish_atomic, read_json, write_json_atomic
 
 MODEL_SCHEMA_VERSION = 1
@@ -26,8 +29,6 @@ def _sha256(path):
 
 def save_model(path, tensors, architecture, training):
     """Writes path (.safetensors) and its sidecar (.json) atomically."""
-    from safetensors.torch import save_file
-
     path = Path(path).with_suffix(".safetensors")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -49,24 +50,6 @@ def save_model(path, tensors, architecture, training):
     return path
 
 
-def training_record(model, nt, nr, paths, epochs, steps_per_epoch, batch, lr, dwell,
-                    snr_range, seed, cpu_seconds, **curves):
-    """The sidecar's `training` entry for the seed 000 scenario: command, data, optimiser."""
-    import torch
-
-    return {
-        "command": f"beamalign train {model} --nt {nt} --nr {nr} --epochs {epochs} "
-                   f"--steps {steps_per_epoch} --batch {batch} --seed {seed}",
-        "scenario": {"channel": "saleh-valenzuela", "profile": "los", "paths": paths,
-                     "nt": nt, "nr": nr, "snr_db_uniform": list(snr_range), "dwell": dwell,
-                     "beam_norm": "unit", "impairments": None},
-        "optimiser": {"name": "adam", "lr": lr, "lr_decay": "x0.95 every 10 epochs",
-                      "batch": batch, "epochs": epochs, "steps_per_epoch": steps_per_epoch},
-        "seed": seed, "torch": torch.__version__, "cpu_seconds": round(cpu_seconds, 1),
-        **curves,
-    }
-
-
 def load_network(cls, path, build):
     """Loads weights into build(architecture dict) -> nn.Module, checked; returns it in eval mode."""
     tensors, sidecar = load_model(path, cls.ARCHITECTURE)
@@ -83,9 +66,6 @@ def load_network(cls, path, build):
 
 def load_model(path, architecture_name):
     """Returns (tensors, sidecar); FileFormatError says what is wrong with the files."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     path = Path(path).with_suffix(".safetensors")
     sidecar = read_json(path.with_suffix(".json"), SIDECAR_KIND, MODEL_SCHEMA_VERSION)
     name = sidecar.get("architecture", {}).get("name")

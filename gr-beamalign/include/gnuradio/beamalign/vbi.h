@@ -3,81 +3,18 @@
  * Copyright 2026 gr-beamalign authors.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
-#ifndef INCLUDED_BEAMALIGN_SPARSE_ESTIMATORS_H
-#define INCLUDED_BEAMALIGN_SPARSE_ESTIMATORS_H
+#ifndef INCLUDED_BEAMALIGN_VBI_H
+#define INCLUDED_BEAMALIGN_VBI_H
 
 #include <gnuradio/beamalign/api.h>
+#include <gnuradio/beamalign/hybrid_sensing.h>
 #include <Eigen/Dense>
 #include <vector>
 
 namespace gr {
 namespace beamalign {
 
-//! Result of a sparse estimate: the chosen atoms and their coefficients.
-struct BEAMALIGN_API sparse_estimate {
-    std::vector<int> support;
-    Eigen::VectorXcd coefficients; //!< one per support entry, same order
-    double residual_energy = 0.0;  //!< ||y - Phi_S x_S||^2
-};
-
-/*!
- * \brief Orthogonal matching pursuit for y = Phi x + w (seed 004's OMP baseline).
- *
- * \details Each iteration picks the atom most correlated with the residual (the
- * correlation normalised by the atom's norm, so unequal atom norms do not bias the
- * choice), then re-fits all chosen atoms by least squares (Householder QR) and
- * updates the residual. Stops after max_atoms atoms, or once the residual energy is
- * at most stop_energy (for instance the expected noise energy M sigma^2).
- *
- * \param phi measurement matrix, M x N
- * \param y observation, M
- * \param max_atoms most atoms to pick (at most min(M, N))
- * \param stop_energy residual energy at which to stop early (0: never)
- */
-BEAMALIGN_API sparse_estimate omp(const Eigen::Ref<const Eigen::MatrixXcd>& phi,
-                                  const Eigen::Ref<const Eigen::VectorXcd>& y,
-                                  int max_atoms,
-                                  double stop_energy = 0.0);
-
-
-/*!
- * \brief Sensing model of the partially-connected hybrid array (seed 004).
- *
- * \details RF chain k sits in UPA column c_k and drives the m vertical elements
- * r_k..r_k+m-1 (half-wavelength grid) with weights w_k, so the sensing column of the
- * direction (u_h, u_v) is phi[k] = exp(j pi c_k u_h) sum_j conj(w_kj) exp(j pi (r_k+j) u_v).
- * Evaluating it costs one pass over the M x m weights, never an N-element response.
- */
-class BEAMALIGN_API hybrid_sensing
-{
-public:
-    hybrid_sensing(std::vector<int> chain_column,
-                   std::vector<int> chain_row,
-                   Eigen::MatrixXcd weights_conj);
-
-    int rows() const { return static_cast<int>(d_column.size()); }
-    //! The same model restricted to some RF chains (a group's observation).
-    hybrid_sensing subset(const std::vector<int>& chains) const;
-    //! Column phi(u_h, u_v) into phi (length rows()).
-    void column(double u_h, double u_v, Eigen::Ref<Eigen::VectorXcd> phi) const;
-    //! Column and its derivatives with respect to u_h and u_v.
-    void column_derivatives(double u_h,
-                            double u_v,
-                            Eigen::Ref<Eigen::VectorXcd> phi,
-                            Eigen::Ref<Eigen::VectorXcd> d_h,
-                            Eigen::Ref<Eigen::VectorXcd> d_v) const;
-    //! Columns of many directions, rows() x u_h.size().
-    Eigen::MatrixXcd columns(const Eigen::VectorXd& u_h, const Eigen::VectorXd& u_v) const;
-
-private:
-    std::vector<int> d_column, d_row;
-    // Row-major: column evaluation walks one chain's weights at a time.
-    Eigen::Matrix<std::complex<double>, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>
-        d_weights_conj;
-    int d_max_column = 0, d_max_row = 0;
-};
-
-//! Settings of the VBI estimators (ALGORITHMS.md section 6).
+//! Settings of the VBI estimators (docs/algorithms.md, channel estimation).
 struct BEAMALIGN_API vbi_options {
     int sparsity = 4;     //!< expected number of significant atoms K_hat
     int extra = 4;        //!< support keeps K_hat + extra atoms (at most M/2)
@@ -164,4 +101,4 @@ BEAMALIGN_API vbi_estimate gw_sc_vbi(const hybrid_sensing& sensing,
 } // namespace beamalign
 } // namespace gr
 
-#endif /* INCLUDED_BEAMALIGN_SPARSE_ESTIMATORS_H */
+#endif /* INCLUDED_BEAMALIGN_VBI_H */

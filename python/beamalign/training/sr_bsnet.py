@@ -12,8 +12,9 @@ from tqdm import tqdm
 
 from .. import channels, codebooks
 from ..align import PathMeasurer, Probe
-from .sr_bsnet import SRBSNet
-from .store import save_model, training_record
+from ..models.sr_bsnet import SRBSNet
+from ..models.store import save_model
+from .record import training_record
 
 
 def wide_probe(nt, nr, beam_norm="unit"):

@@ -16,9 +16,10 @@ from tqdm import tqdm
 
 from .. import channels
 from ..align.measure import complex_noise, drive
-from ..align.strategies import QSSR, _single_antenna
-from .qssr_net import QSSRNet
-from .store import save_model, training_record
+from ..align.strategies import QSSR, single_antenna
+from ..models.qssr_net import QSSRNet
+from ..models.store import save_model
+from .record import training_record
 
 
 def _steering(num_elements, u):
@@ -60,7 +61,7 @@ def forward(net, strategy, chans, snr_db, dwell, rng):
     batch = len(chans)
     measure = TorchMeasurer(chans, snr_db, dwell, rng)
     tx_descent = drive(strategy._descend("tx", strategy.tx_layers,
-                                         _single_antenna(strategy.nr, batch), batch), measure)
+                                         single_antenna(strategy.nr, batch), batch), measure)
     tx_dirs = np.stack([d for d, _ in tx_descent.history], axis=1)
     u_tx = net.tx(tx_dirs, torch.stack(measure.powers, dim=1))
     measure.f_torch = _steering(strategy.nt, u_tx)

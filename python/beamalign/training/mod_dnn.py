@@ -28,8 +28,9 @@ from ..arrays.impairments import AngleDependentPhaseError
 from ..doa.estimate import ARRAY_PROFILE_SEED
 from ..doa.simulate import simulate_batch
 from ..doa.torch_scg import TorchScg
-from .mod_dnn import ModDnn, snapshot_features, snapshot_scale
-from .store import save_model
+from ..doa.mod_dnn import ModDnnEstimator
+from ..models.mod_dnn import ModDnn, snapshot_features, snapshot_scale
+from ..models.store import save_model
 
 
 def autoencoder_batch(rng, net, profile, size, snr_range, rho_range):
@@ -72,11 +73,12 @@ def fit_autoencoder(net, rng, profile, samples, snr_range, rho_range):
     return residual
 
 
-def calibrator_batch(rng, net, profile, size, snr_range, rho_range):
+def calibrator_batch(rng, estimator, profile, size, snr_range, rho_range):
+    net = estimator.network
     thetas = rng.uniform(net.grid_deg[0], net.grid_deg[-1], size)
     h = simulate_batch(rng, thetas, rng.uniform(*snr_range, size), rng.uniform(*rho_range, size),
                        profile, net.num_antennas, net.num_subcarriers)
-    tasks, eta_hat = net.choose(h, net.calibrated_snapshots(h))
+    tasks, eta_hat = estimator.choose(h, net.calibrated_snapshots(h))
     eta_hat = eta_hat / np.maximum(eta_hat.max(axis=1, keepdims=True), 1e-30)
     return torch.from_numpy(eta_hat), thetas, tasks
 
@@ -107,6 +109,7 @@ def train(path, num_antennas=4, num_subcarriers=16, ae_samples=200000,
                                               rng=np.random.default_rng(profile_seed))
     net = ModDnn(num_antennas, num_subcarriers, impairment_levels=impairment_levels,
                  margin_deg=margin_deg, lam=lam)
+    estimator = ModDnnEstimator(net)
     start = time.process_time()
 
     ae_residual = fit_autoencoder(net, rng, profile, ae_samples, ae_snr_range, rho_range)
@@ -119,7 +122,7 @@ def train(path, num_antennas=4, num_subcarriers=16, ae_samples=200000,
     history = []
     # A fixed validation set picks the calibrator kept: the best of the checkpoints,
     # the untrained one (MoDL-SSR with z = eta, i.e. SCG alone) included.
-    val_eta, val_thetas, val_tasks = calibrator_batch(np.random.default_rng(seed + 1), net, profile,
+    val_eta, val_thetas, val_tasks = calibrator_batch(np.random.default_rng(seed + 1), estimator, profile,
                                            validation, (validation_snr_db,) * 2, rho_range)
 
     def validation_error():
@@ -135,7 +138,7 @@ def train(path, num_antennas=4, num_subcarriers=16, ae_samples=200000,
     best_state = copy.deepcopy(calibrator.state_dict())
     net.train()
     for step in tqdm(range(1, steps + 1), desc="mod-dnn calibrator", disable=quiet):
-        eta_hat, thetas, _ = calibrator_batch(rng, net, profile, batch, snr_range, rho_range)
+        eta_hat, thetas, _ = calibrator_batch(rng, estimator, profile, batch, snr_range, rho_range)
         out = net.modl_torch(eta_hat, scg)
         out = out / out.amax(dim=1, keepdim=True).clamp(min=1e-30)
         label_loss = torch.mean(torch.sum((out - spectrum_labels(net.solver_grid_deg, thetas,

@@ -14,8 +14,8 @@ from tqdm import tqdm
 from ..arrays.impairments import AngleDependentPhaseError
 from ..doa import sample_covariance, simulate_snapshots
 from ..doa.estimate import ARRAY_PROFILE_SEED
-from .doa_cnn import DoaCnn, covariance_features
-from .store import save_model
+from ..models.doa_cnn import DoaCnn, covariance_features
+from ..models.store import save_model
 
 
 

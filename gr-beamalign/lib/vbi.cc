@@ -1,0 +1,462 @@
+/* -*- c++ -*- */
+/*
+ * Copyright 2026 gr-beamalign authors.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+// SC-VBI and Turbo-VBI (seed 004): one loop (vbi_loop) with two posterior steps.
+#include "vbi_core.h"
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+
+namespace gr {
+namespace beamalign {
+namespace detail {
+
+std::vector<int> top_indices(const Eigen::VectorXd& score, int count)
+{
+    std::vector<int> order(score.size());
+    for (size_t n = 0; n < order.size(); ++n) {
+        order[n] = static_cast<int>(n);
+    }
+    // A strict total order, so selection picks the same set as a stable sort, in O(N).
+    auto before = [&](int a, int b) {
+        return score[a] > score[b] || (score[a] == score[b] && a < b);
+    };
+    std::nth_element(order.begin(), order.begin() + count, order.end(), before);
+    order.resize(count);
+    std::sort(order.begin(), order.end());
+    return order;
+}
+
+namespace {
+
+constexpr double inactive_rate_factor = 1e-3; // b_bar = 1e-3 P_on
+constexpr double noise_prior = 1e-6;          // c = d -> 0
+constexpr double armijo_sigma = 1e-4, armijo_beta = 0.5;
+constexpr int armijo_tries = 12;
+// First trial move of the steepest atom, in grid steps: at most a quarter step (half
+// the reach when that is larger), else twice the last accepted move, so a settled grid
+// costs one or two trials per step.
+constexpr double first_move_min = 1e-6;
+
+struct grid_bounds {
+    Eigen::VectorXd anchor_h, anchor_v;
+    double scale_h, scale_v; // half grid steps: the gradient's units
+    double reach_h, reach_v;
+    double first_move_max;
+};
+
+// One Armijo gradient step of f(u) = -||r0 - Phi_S(u) x_S||^2 on the support atoms;
+// an accepted step updates their directions, sensing columns (phi) and squared norms.
+// first_move carries the trial size between steps.
+void grid_step(const hybrid_sensing& sensing,
+               const Eigen::VectorXcd& r0,
+               const Eigen::VectorXcd& x_support,
+               const std::vector<int>& support,
+               const grid_bounds& bounds,
+               Eigen::VectorXd& u_h,
+               Eigen::VectorXd& u_v,
+               Eigen::MatrixXcd& phi_all,
+               Eigen::VectorXd& norms2,
+               double& first_move)
+{
+    if (first_move < first_move_min) {
+        return; // the grid has settled
+    }
+    const int count = static_cast<int>(support.size());
+    const int m = sensing.rows();
+    Eigen::MatrixXcd phi(m, count), d_h(m, count), d_v(m, count);
+    for (int i = 0; i < count; ++i) {
+        sensing.column_derivatives(
+            u_h[support[i]], u_v[support[i]], phi.col(i), d_h.col(i), d_v.col(i));
+    }
+    const Eigen::VectorXcd r = r0 - phi * x_support;
+    const double f0 = -r.squaredNorm();
+    Eigen::VectorXd g_h(count), g_v(count);
+    for (int i = 0; i < count; ++i) {
+        g_h[i] = 2.0 * std::real(std::conj(x_support[i]) * d_h.col(i).dot(r)) * bounds.scale_h;
+        g_v[i] = 2.0 * std::real(std::conj(x_support[i]) * d_v.col(i).dot(r)) * bounds.scale_v;
+    }
+    const double largest = std::max(g_h.cwiseAbs().maxCoeff(), g_v.cwiseAbs().maxCoeff());
+    if (!(largest > 0.0)) {
+        return;
+    }
+    const double slope = g_h.squaredNorm() + g_v.squaredNorm();
+    // Gradients are per half grid step, so t * largest / 2 is the steepest atom's move.
+    double t = 2.0 * first_move / largest;
+    Eigen::VectorXd new_h(count), new_v(count);
+    Eigen::MatrixXcd trial(m, count);
+    for (int attempt = 0; attempt < armijo_tries; ++attempt) {
+        for (int i = 0; i < count; ++i) {
+            const int n = support[i];
+            new_h[i] = std::clamp(u_h[n] + t * g_h[i] * bounds.scale_h,
+                                  bounds.anchor_h[n] - bounds.reach_h,
+                                  bounds.anchor_h[n] + bounds.reach_h);
+            new_v[i] = std::clamp(u_v[n] + t * g_v[i] * bounds.scale_v,
+                                  bounds.anchor_v[n] - bounds.reach_v,
+                                  bounds.anchor_v[n] + bounds.reach_v);
+            sensing.column(new_h[i], new_v[i], trial.col(i));
+        }
+        if (-(r0 - trial * x_support).squaredNorm() >= f0 + armijo_sigma * t * slope) {
+            for (int i = 0; i < count; ++i) {
+                u_h[support[i]] = new_h[i];
+                u_v[support[i]] = new_v[i];
+                phi_all.col(support[i]) = trial.col(i);
+                norms2[support[i]] = trial.col(i).squaredNorm();
+            }
+            first_move = std::min(bounds.first_move_max, t * largest);
+            return;
+        }
+        t *= armijo_beta;
+    }
+    first_move = t * largest / 2.0;
+}
+
+// Turbo-VBI: every atom is in the model.
+class full_posterior_step : public posterior_step
+{
+public:
+    // N inactive atoms of variance b_bar would together absorb noise and weak paths;
+    // scaling by M/N keeps their total at M atoms' worth.
+    double inactive_scale(int m, int n) const override
+    {
+        return std::min(1.0, static_cast<double>(m) / n);
+    }
+
+    double update(const Eigen::MatrixXcd& phi,
+                  const Eigen::VectorXd& /* norms2 */,
+                  const Eigen::Ref<const Eigen::VectorXcd>& y,
+                  const Eigen::VectorXd& rho,
+                  double gamma,
+                  const std::vector<int>& /* support */,
+                  Eigen::VectorXcd& mu,
+                  Eigen::VectorXd& var,
+                  Eigen::VectorXcd& r) const override
+    {
+        const int n = static_cast<int>(phi.cols());
+        // Sigma = (D + gamma Phi^H Phi)^-1 with D = diag(rho), through Woodbury:
+        // C = Phi D^-1 Phi^H + I / gamma (M x M), mu = D^-1 Phi^H C^-1 y.
+        const Eigen::VectorXd d_inv = rho.cwiseInverse();
+        const Eigen::MatrixXcd scaled = phi * d_inv.asDiagonal();
+        const Eigen::MatrixXcd coupling = scaled * phi.adjoint();
+        Eigen::MatrixXcd c = coupling;
+        c.diagonal().array() += 1.0 / gamma;
+        const Eigen::LLT<Eigen::MatrixXcd> chol(c);
+        mu = d_inv.asDiagonal() * (phi.adjoint() * chol.solve(y));
+        const Eigen::MatrixXcd c_inv_phi = chol.solve(phi);
+        for (int k = 0; k < n; ++k) {
+            var[k] = d_inv[k] - d_inv[k] * d_inv[k] * std::real(phi.col(k).dot(c_inv_phi.col(k)));
+        }
+        r = y - phi * mu;
+        const double trace = std::real(coupling.trace() - (coupling * chol.solve(coupling)).trace());
+        return trace;
+    }
+
+    // The grid of the strongest atoms moves.
+    std::vector<int> moving(const Eigen::VectorXd& power,
+                            int size,
+                            const std::vector<int>&) const override
+    {
+        return top_indices(power, size);
+    }
+
+    Eigen::VectorXcd grid_residual(const Eigen::Ref<const Eigen::VectorXcd>& y,
+                                   const Eigen::MatrixXcd& phi,
+                                   const Eigen::VectorXcd& mu,
+                                   const std::vector<bool>& on) const override
+    {
+        Eigen::VectorXcd r0 = y;
+        for (int k = 0; k < static_cast<int>(on.size()); ++k) {
+            if (!on[k]) {
+                r0 -= phi.col(k) * mu[k];
+            }
+        }
+        return r0;
+    }
+
+    // The channel's posterior mean sums every atom (a path's energy spreads over its
+    // grid neighbours).
+    std::vector<int> reported(const std::vector<int>&, int n) const override
+    {
+        std::vector<int> all(n);
+        std::iota(all.begin(), all.end(), 0);
+        return all;
+    }
+};
+
+// SC-VBI: the posterior inverted on the support only.
+class support_restricted_step : public posterior_step
+{
+public:
+    double inactive_scale(int, int) const override { return 1.0; }
+
+    double update(const Eigen::MatrixXcd& phi,
+                  const Eigen::VectorXd& norms2,
+                  const Eigen::Ref<const Eigen::VectorXcd>& y,
+                  const Eigen::VectorXd& rho,
+                  double gamma,
+                  const std::vector<int>& support,
+                  Eigen::VectorXcd& mu,
+                  Eigen::VectorXd& var,
+                  Eigen::VectorXcd& r) const override
+    {
+        const int m = static_cast<int>(phi.rows()), n = static_cast<int>(phi.cols());
+        const int count = static_cast<int>(support.size());
+        Eigen::MatrixXcd ps(m, count);
+        for (int i = 0; i < count; ++i) {
+            ps.col(i) = phi.col(support[i]);
+        }
+        const Eigen::MatrixXcd gram = ps.adjoint() * ps;
+        Eigen::MatrixXcd precision = gamma * gram;
+        for (int i = 0; i < count; ++i) {
+            precision(i, i) += rho[support[i]];
+        }
+        const Eigen::MatrixXcd sigma =
+            precision.llt().solve(Eigen::MatrixXcd::Identity(count, count));
+        const Eigen::VectorXcd x_support = gamma * (sigma * (ps.adjoint() * y));
+        r = y - ps * x_support;
+        // Off the support each atom gets the posterior it would have if it alone
+        // joined the support model; they are not fed back into the residual (a joint
+        // update of ~N weakly shrunk atoms oscillates).
+        const Eigen::VectorXcd correlation_r = phi.adjoint() * r;
+        for (int k = 0; k < n; ++k) {
+            var[k] = 1.0 / (gamma * norms2[k] + rho[k]);
+            mu[k] = gamma * var[k] * correlation_r[k];
+        }
+        for (int i = 0; i < count; ++i) {
+            mu[support[i]] = x_support[i];
+            var[support[i]] = std::real(sigma(i, i));
+        }
+        const double trace = std::real((sigma.array() * gram.transpose().array()).sum());
+        return trace;
+    }
+
+    // Every support atom moves: weak paths below the activity threshold need their grid
+    // refined as much as strong ones.
+    std::vector<int> moving(const Eigen::VectorXd&,
+                            int,
+                            const std::vector<int>& support) const override
+    {
+        return support;
+    }
+
+    // Only the support atoms are in the model, and they all move.
+    Eigen::VectorXcd grid_residual(const Eigen::Ref<const Eigen::VectorXcd>& y,
+                                   const Eigen::MatrixXcd&,
+                                   const Eigen::VectorXcd&,
+                                   const std::vector<bool>&) const override
+    {
+        return y;
+    }
+
+    std::vector<int> reported(const std::vector<int>& support, int) const override
+    {
+        return support;
+    }
+};
+
+} // namespace
+
+const posterior_step& support_restricted_posterior()
+{
+    static const support_restricted_step step;
+    return step;
+}
+
+const posterior_step& full_posterior()
+{
+    static const full_posterior_step step;
+    return step;
+}
+
+void check_problem(const hybrid_sensing& sensing,
+                   const Eigen::Ref<const Eigen::VectorXcd>& y,
+                   const Eigen::Ref<const Eigen::VectorXd>& u_h,
+                   const Eigen::Ref<const Eigen::VectorXd>& u_v,
+                   double step_h,
+                   double step_v,
+                   const vbi_options& options,
+                   const char* name)
+{
+    const std::string who(name);
+    if (y.size() != sensing.rows()) {
+        throw std::invalid_argument(who + ": y has " + std::to_string(y.size()) +
+                                    " entries, the sensing model has " +
+                                    std::to_string(sensing.rows()) + " RF chains");
+    }
+    if (u_h.size() != u_v.size() || u_h.size() < 1) {
+        throw std::invalid_argument(who + ": u_h and u_v must be non-empty and equally long");
+    }
+    if (!y.allFinite() || !u_h.allFinite() || !u_v.allFinite()) {
+        throw std::invalid_argument(who + ": y and the grid must be finite");
+    }
+    if (!(step_h > 0.0) || !(step_v > 0.0)) {
+        throw std::invalid_argument(who + ": grid steps must be positive");
+    }
+    if (options.sparsity < 1 || options.extra < 0 || options.iterations < 1 ||
+        options.grid_steps < 0 || !(options.reach >= 0.0)) {
+        throw std::invalid_argument(who + ": need sparsity >= 1, extra >= 0, iterations >= 1, "
+                                          "grid_steps >= 0, reach >= 0");
+    }
+}
+
+void check_columns(const hybrid_sensing& sensing,
+                   const Eigen::Ref<const Eigen::VectorXd>& u_h,
+                   const Eigen::Ref<const Eigen::MatrixXcd>* phi,
+                   const char* name)
+{
+    if (phi && (phi->rows() != sensing.rows() || phi->cols() != u_h.size())) {
+        throw std::invalid_argument(std::string(name) + ": phi must be " +
+                                    std::to_string(sensing.rows()) + " x " +
+                                    std::to_string(u_h.size()) + " (RF chains x grid atoms)");
+    }
+}
+
+vbi_estimate vbi_loop(const hybrid_sensing& sensing,
+                 const Eigen::Ref<const Eigen::VectorXcd>& y,
+                 const Eigen::Ref<const Eigen::VectorXd>& u_h0,
+                 const Eigen::Ref<const Eigen::VectorXd>& u_v0,
+                 double step_h,
+                 double step_v,
+                 const vbi_options& options,
+                 const posterior_step& step,
+                 const Eigen::VectorXcd* warm_start,
+                 Eigen::MatrixXcd phi)
+{
+    const int m = sensing.rows();
+    const int n = static_cast<int>(u_h0.size());
+    vbi_estimate out;
+    out.u_h = u_h0;
+    out.u_v = u_v0;
+    out.x = Eigen::VectorXcd::Zero(n);
+    const double energy = y.squaredNorm();
+    if (!(energy > 0.0)) {
+        return out; // nothing received: the zero channel
+    }
+    const grid_bounds bounds{ u_h0,         u_v0,
+                              step_h / 2,   step_v / 2,
+                              options.reach * step_h, options.reach * step_v,
+                              std::max(0.25, options.reach / 2) };
+    if (phi.size() == 0) {
+        phi = sensing.columns(out.u_h, out.u_v);
+    }
+    Eigen::VectorXd norms2 = phi.colwise().squaredNorm().transpose();
+    const int size = std::min({ options.sparsity + options.extra, std::max(1, m / 2), n });
+    const double p_on = energy / (options.sparsity * norms2.mean());
+    const double inactive_scale = step.inactive_scale(m, n);
+    const double a = 1.0, a_bar = 1.0, b = p_on,
+                 b_bar = inactive_rate_factor * p_on * inactive_scale;
+    const double rate = std::min(static_cast<double>(options.sparsity) / n, 0.5);
+    const double prior_logit =
+        std::log(rate / (1.0 - rate)) + a * std::log(b) - a_bar * std::log(b_bar);
+    double gamma = 100.0 * m / energy;
+
+    // The first support: the strongest atoms of a warm start, else those best matched
+    // to y.
+    Eigen::VectorXd correlation = (phi.adjoint() * y).cwiseAbs();
+    for (int k = 0; k < n; ++k) {
+        correlation[k] = norms2[k] > 0 ? correlation[k] / std::sqrt(norms2[k]) : 0.0;
+    }
+    std::vector<int> support =
+        top_indices(warm_start ? Eigen::VectorXd(warm_start->cwiseAbs()) : correlation, size);
+    Eigen::VectorXd pi = Eigen::VectorXd::Constant(n, rate);
+    for (int k : support) {
+        pi[k] = 0.5;
+    }
+    Eigen::VectorXd rho = (pi * (a / b)).array() + (1.0 - pi.array()) * (a_bar / b_bar);
+    Eigen::VectorXcd& mu = out.x;
+    if (warm_start) {
+        mu = *warm_start;
+    }
+    Eigen::VectorXd var(n), power(n);
+    Eigen::VectorXcd r(m);
+    std::vector<bool> on(n);
+    double first_move = bounds.first_move_max;
+
+    for (out.iterations = 1; out.iterations <= options.iterations; ++out.iterations) {
+        const Eigen::VectorXcd previous = mu;
+        const double trace = step.update(phi, norms2, y, rho, gamma, support, mu, var, r);
+        for (int k = 0; k < n; ++k) {
+            power[k] = std::norm(mu[k]) + var[k];
+            const double shape = pi[k] * a + (1.0 - pi[k]) * a_bar + 1.0;
+            const double rate_post = power[k] + pi[k] * b + (1.0 - pi[k]) * b_bar;
+            rho[k] = shape / rate_post;
+            // The support log-odds' (a - 1) <ln rho> terms cancel because a = a_bar.
+            const double logit = prior_logit - (b - b_bar) * rho[k];
+            // Clamped: exp overflowing for clearly inactive atoms takes libm's slow path.
+            pi[k] = logit < -700.0 ? 0.0 : 1.0 / (1.0 + std::exp(-logit));
+        }
+        gamma = (noise_prior + m) / (noise_prior + r.squaredNorm() + trace);
+
+        support = step.moving(power, size, support);
+        if (options.grid_steps > 0) {
+            const std::vector<int>& moving = support;
+            std::fill(on.begin(), on.end(), false);
+            Eigen::VectorXcd x_moving(moving.size());
+            for (size_t i = 0; i < moving.size(); ++i) {
+                on[moving[i]] = true;
+                x_moving[i] = mu[moving[i]];
+            }
+            const Eigen::VectorXcd r0 = step.grid_residual(y, phi, mu, on);
+            for (int s = 0; s < options.grid_steps && !moving.empty(); ++s) {
+                grid_step(sensing, r0, x_moving, moving, bounds, out.u_h, out.u_v, phi, norms2,
+                          first_move);
+            }
+        }
+        support = top_indices(power, size);
+        // Converged when the support's coefficients settle (off-support atoms only hold
+        // trial posteriors, which follow the residual).
+        double change = 0.0, size2 = 0.0;
+        for (int k : support) {
+            change += std::norm(mu[k] - previous[k]);
+            size2 += std::norm(mu[k]);
+        }
+        if (std::sqrt(change) <= options.tolerance * std::max(std::sqrt(size2), 1e-30)) {
+            break;
+        }
+    }
+    out.iterations = std::min(out.iterations, options.iterations);
+    out.support = step.reported(support, n);
+    out.noise_precision = gamma;
+    return out;
+}
+
+} // namespace detail
+
+vbi_estimate sc_vbi(const hybrid_sensing& sensing,
+                    const Eigen::Ref<const Eigen::VectorXcd>& y,
+                    const Eigen::Ref<const Eigen::VectorXd>& u_h,
+                    const Eigen::Ref<const Eigen::VectorXd>& u_v,
+                    double step_h,
+                    double step_v,
+                    const vbi_options& options,
+                    const Eigen::Ref<const Eigen::MatrixXcd>* phi)
+{
+    detail::check_problem(sensing, y, u_h, u_v, step_h, step_v, options, "sc_vbi");
+    detail::check_columns(sensing, u_h, phi, "sc_vbi");
+    return detail::vbi_loop(sensing, y, u_h, u_v, step_h, step_v, options,
+                            detail::support_restricted_posterior(), nullptr,
+               phi ? Eigen::MatrixXcd(*phi) : Eigen::MatrixXcd());
+}
+
+vbi_estimate turbo_vbi(const hybrid_sensing& sensing,
+                       const Eigen::Ref<const Eigen::VectorXcd>& y,
+                       const Eigen::Ref<const Eigen::VectorXd>& u_h,
+                       const Eigen::Ref<const Eigen::VectorXd>& u_v,
+                       double step_h,
+                       double step_v,
+                       const vbi_options& options,
+                       const Eigen::Ref<const Eigen::MatrixXcd>* phi)
+{
+    detail::check_problem(sensing, y, u_h, u_v, step_h, step_v, options, "turbo_vbi");
+    detail::check_columns(sensing, u_h, phi, "turbo_vbi");
+    return detail::vbi_loop(sensing, y, u_h, u_v, step_h, step_v, options,
+                            detail::full_posterior(), nullptr,
+               phi ? Eigen::MatrixXcd(*phi) : Eigen::MatrixXcd());
+}
+
+} // namespace beamalign
+} // namespace gr

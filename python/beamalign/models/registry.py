@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The shipped weights: one entry per file, naming its network and what it was trained for.
+
+Kernels load networks through here (`load("mod-dnn")`), the training commands write to
+`path_of(name)` by default, and the tests check every entry's sidecar.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+from .doa_cnn import DoaCnn
+from .mod_dnn import ModDnn
+from .qssr_net import QSSRNet
+from .sr_bsnet import SRBSNet
+
+MODEL_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class ShippedModel:
+    network: type  # an nn.Module class with ARCHITECTURE and load(path)
+    file: str
+    trained_for: str
+
+    @property
+    def path(self):
+        return MODEL_DIR / self.file
+
+
+SHIPPED = {
+    "qssr-net": ShippedModel(QSSRNet, "qssr_net.safetensors",
+                             "64 x 16 ULA link, Saleh-Valenzuela LoS (L = 3), 5-30 dB"),
+    "qssr-net-16x16": ShippedModel(QSSRNet, "qssr_net_16x16.safetensors",
+                                   "16 x 16 ULA link, Saleh-Valenzuela LoS (L = 3), 5-30 dB"),
+    "qssr-net-32x16": ShippedModel(QSSRNet, "qssr_net_32x16.safetensors",
+                                   "32 x 16 ULA link, Saleh-Valenzuela LoS (L = 3), 5-30 dB"),
+    "sr-bsnet": ShippedModel(SRBSNet, "sr_bsnet.safetensors",
+                             "64 x 16 ULA link, Saleh-Valenzuela LoS (L = 3), 5-30 dB"),
+    "doa-cnn": ShippedModel(DoaCnn, "doa_cnn.safetensors",
+                            "4-antenna SRS receiver, the simulated phase-error profile 1000"),
+    "mod-dnn": ShippedModel(ModDnn, "mod_dnn.safetensors",
+                            "4-antenna SRS receiver, the simulated phase-error profile 1000"),
+}
+
+
+def path_of(name):
+    """The weight file of a shipped model."""
+    if name not in SHIPPED:
+        raise ValueError(f"no shipped model {name!r}; shipped: {', '.join(sorted(SHIPPED))}")
+    return SHIPPED[name].path
+
+
+def load(name, path=None):
+    """The network of a shipped model, from its file or from `path` (same architecture)."""
+    if name not in SHIPPED:
+        raise ValueError(f"no shipped model {name!r}; shipped: {', '.join(sorted(SHIPPED))}")
+    entry = SHIPPED[name]
+    return entry.network.load(Path(path) if path else entry.path)
+
+
+def qssr_net_name(nt, nr):
+    """The registry name of the QSSR-Net for an nt x nr link (64 x 16 is plain 'qssr-net')."""
+    return "qssr-net" if (nt, nr) == (64, 16) else f"qssr-net-{nt}x{nr}"
+
+
+def qssr_net_for(nt, nr):
+    """The shipped QSSR-Net weight file for an nt x nr link, or the 64 x 16 one when none
+    was trained for that size."""
+    name = qssr_net_name(nt, nr)
+    return path_of(name if name in SHIPPED else "qssr-net")
+
+
+def qssr_net_output(nt, nr):
+    """Where `beamalign train qssr-net --nt --nr` writes by default."""
+    return MODEL_DIR / f"{qssr_net_name(nt, nr).replace('-', '_')}.safetensors"

@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Every training loop of the shipped networks, by name (`beamalign train NAME`).
+
+Training sits above the kernel packages: a loop may drive align, doa or chanest code to
+make its examples, and writes weights through models.store. TRAINERS maps a command
+name to its loop and to how the command's options (--epochs, --steps, --batch, ...) map
+onto the loop's own arguments.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..models import registry
+from . import doa_cnn, mod_dnn, qssr_net, sr_bsnet
+
+
+@dataclass(frozen=True)
+class Trainer:
+    train: Callable  # (path, **arguments) -> written weight path
+    options: dict  # command option -> the loop's argument of that name
+    shipped: Callable  # (nt, nr) -> the registry name whose file this trains
+    help: str
+
+
+_EPOCH_OPTIONS = {"epochs": "epochs", "steps": "steps_per_epoch", "batch": "batch",
+                  "nt": "nt", "nr": "nr"}
+
+TRAINERS = {
+    "qssr-net": Trainer(qssr_net.train, _EPOCH_OPTIONS, registry.qssr_net_name,
+                        "QSSR-Net (seed 000) for an nt x nr link"),
+    "sr-bsnet": Trainer(sr_bsnet.train, _EPOCH_OPTIONS, lambda nt, nr: "sr-bsnet",
+                        "the SR-BSNet baseline (seed 000)"),
+    "doa-cnn": Trainer(doa_cnn.train, {"epochs": "epochs", "steps": "steps_per_epoch",
+                                       "batch": "batch"}, lambda nt, nr: "doa-cnn",
+                       "the data-driven DoA CNN baseline (seed 003)"),
+    "mod-dnn": Trainer(mod_dnn.train, {"steps": "steps", "batch": "batch",
+                                       "ae_samples": "ae_samples"}, lambda nt, nr: "mod-dnn",
+                       "MoD-DNN (seed 003)"),
+}
+
+
+def default_output(name, nt=64, nr=16):
+    """Where `beamalign train NAME` writes without --out: the shipped file's name in the
+    current directory, so a run never replaces the shipped weights unless told to."""
+    shipped = TRAINERS[name].shipped(nt, nr)
+    file = registry.SHIPPED[shipped].file if shipped in registry.SHIPPED else \
+        registry.qssr_net_output(nt, nr).name
+    return Path.cwd() / file
+
+
+def run_training(name, out=None, seed=0, quiet=False, **options):
+    """Trains NAME with the options it takes (those not None); returns the weight path."""
+    trainer = TRAINERS[name]
+    unused = sorted(key for key, value in options.items()
+                    if value is not None and key not in trainer.options)
+    if unused:
+        raise ValueError(f"train {name} does not take --{', --'.join(u.replace('_', '-') for u in unused)}")
+    arguments = {trainer.options[key]: value for key, value in options.items()
+                 if value is not None}
+    path = out or default_output(name, options.get("nt") or 64, options.get("nr") or 16)
+    return trainer.train(path, seed=seed, quiet=quiet, **arguments)
