@@ -18,7 +18,7 @@ APT_PACKAGES := gnuradio gnuradio-dev libuhd-dev python3-uhd pybind11-dev libeig
 	libboost-test-dev libboost-filesystem-dev cmake g++ make pkg-config python3-venv \
 	python3-dev libllvm19
 
-.PHONY: all setup build test demo clean
+.PHONY: all setup build lint test demo clean
 
 all: build
 
@@ -49,7 +49,10 @@ build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 	cmake --install $(BUILD) > $(BUILD)/install.log
 
-test: build
+lint: $(STAMPS)/venv
+	$(VENV)/bin/ruff check $(ROOT)/python $(ROOT)/tests $(ROOT)/apps/beamalign
+
+test: build lint
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 demo: build

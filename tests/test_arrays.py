@@ -4,9 +4,18 @@ import json
 import numpy as np
 import pytest
 
-from gnuradio.beamalign.arrays import (AngleDependentPhaseError, ElementImpairment, ImpairmentChain,
-                                       MutualCoupling, load_impairments, save_impairments,
-                                       ula_positions, ula_steering, upa_positions, upa_steering)
+from gnuradio.beamalign.arrays import (
+    AngleDependentPhaseError,
+    ElementImpairment,
+    ImpairmentChain,
+    MutualCoupling,
+    load_impairments,
+    save_impairments,
+    ula_positions,
+    ula_steering,
+    upa_positions,
+    upa_steering,
+)
 from gnuradio.beamalign.fileio import FileFormatError
 
 

@@ -65,8 +65,8 @@ def test_results_carry_the_rsrp_of_every_probe():
 
 
 def test_beam_display_turns_a_result_into_pattern_and_probe_vectors():
-    from gnuradio import blocks, gr
-    from gnuradio import beamalign
+    from gnuradio import beamalign, blocks, gr
+
     from gnuradio.beamalign.arrays import ula_steering
     from gnuradio.beamalign.blocks.messages import dict_to_pmt
 

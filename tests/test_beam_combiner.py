@@ -1,9 +1,8 @@
 """beam_combiner QA: exact-sample switching, quantisation, calibration, bad input."""
 import numpy as np
 import pmt
-from gnuradio import blocks, gr, gr_unittest
+from gnuradio import beamalign, blocks, gr, gr_unittest
 
-from gnuradio import beamalign
 from gnuradio.beamalign import codebooks
 from gnuradio.beamalign.blocks.messages import beam_cmd
 

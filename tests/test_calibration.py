@@ -8,8 +8,12 @@ import time
 import numpy as np
 import pytest
 
-from gnuradio.beamalign.arrays import (AngleDependentPhaseError, Calibration, load_calibration,
-                                       save_calibration)
+from gnuradio.beamalign.arrays import (
+    AngleDependentPhaseError,
+    Calibration,
+    load_calibration,
+    save_calibration,
+)
 from gnuradio.beamalign.fileio import FileFormatError
 
 
@@ -92,6 +96,7 @@ def test_killing_the_writer_never_leaves_an_unreadable_file(tmp_path):
 
 def test_combiner_keeps_its_calibration_when_a_file_is_bad(tmp_path):
     from gnuradio import beamalign
+
     from gnuradio.beamalign.blocks.calibration import apply_to_combiner
 
     combiner = beamalign.beam_combiner(8, 0, [])

@@ -11,8 +11,12 @@ import pytest
 
 from gnuradio.beamalign.arrays import AngleDependentPhaseError, load_calibration
 from gnuradio.beamalign.hw.chamber import SimulatedChamber, chamber_run
-from gnuradio.beamalign.hw.positioner import (PositionerError, SimulatedPositioner, TcpPositioner,
-                                              open_positioner)
+from gnuradio.beamalign.hw.positioner import (
+    PositionerError,
+    SimulatedPositioner,
+    TcpPositioner,
+    open_positioner,
+)
 
 
 class FakeTurntable:

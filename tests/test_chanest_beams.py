@@ -1,4 +1,4 @@
-"""Beam design of seed 004 against ALGORITHMS.md section 7's check values."""
+"""Beam design of seed 004 against docs/algorithms.md, beam design's check values."""
 import numpy as np
 import pytest
 
@@ -6,7 +6,7 @@ from gnuradio.beamalign.chanest import chirp_beam, gs_narrow_beam, isl, pattern,
 
 
 def test_srl_matches_the_reference_values():
-    # 16-element ULA, T = 100, two equal uncorrelated sources (ALGORITHMS.md section 7)
+    # 16-element ULA, T = 100, two equal uncorrelated sources (docs/algorithms.md, beam design)
     values = [srl(np.arange(16), snr) for snr in (0.0, 10.0, 20.0)]
     np.testing.assert_allclose(values, [0.0164, 0.0092, 0.0052], rtol=0.02)
     # fewer elements resolve less
@@ -53,6 +53,7 @@ def test_eda_lowers_the_worst_isl_and_respects_the_srl_bound(tmp_path):
     import json
     import subprocess
     import sys
+
     from gnuradio.beamalign.chanest import eda_grouping
 
     free = eda_grouping(np.arange(16), 2, population=30, generations=12, rng=0)

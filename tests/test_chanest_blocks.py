@@ -2,9 +2,8 @@
 channel tag, NaN vectors skipped, and `beamalign chanest`."""
 import numpy as np
 import pytest
-from gnuradio import blocks, gr
+from gnuradio import beamalign, blocks, gr
 
-from gnuradio import beamalign
 from gnuradio.beamalign.blocks.message_recorder import message_recorder
 from gnuradio.beamalign.flowgraphs import channel_estimation
 

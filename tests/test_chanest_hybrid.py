@@ -3,8 +3,13 @@ import numpy as np
 import pytest
 
 from gnuradio.beamalign.beamalign_python import omp
-from gnuradio.beamalign.chanest import (ChannelEstimator, MultipathChannel,
-                                        PartiallyConnectedArray, nmse_db, observe)
+from gnuradio.beamalign.chanest import (
+    ChannelEstimator,
+    MultipathChannel,
+    PartiallyConnectedArray,
+    nmse_db,
+    observe,
+)
 
 
 def numpy_omp(phi, y, max_atoms, stop_energy=0.0):

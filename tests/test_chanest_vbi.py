@@ -6,9 +6,18 @@ import numpy as np
 import pytest
 
 from gnuradio.beamalign import beamalign_python as kernels
-from gnuradio.beamalign.chanest import (ChannelEstimator, HybridSensing, MultipathChannel,
-                                        PartiallyConnectedArray, angle_grid, contiguous_groups,
-                                        load_grouping, nmse_db, observe, sc_vbi_reference)
+from gnuradio.beamalign.chanest import (
+    ChannelEstimator,
+    HybridSensing,
+    MultipathChannel,
+    PartiallyConnectedArray,
+    angle_grid,
+    contiguous_groups,
+    load_grouping,
+    nmse_db,
+    observe,
+    sc_vbi_reference,
+)
 from gnuradio.beamalign.fileio import FileFormatError
 
 SMALL = PartiallyConnectedArray(nx=8, nz=4, m=2)

@@ -2,8 +2,14 @@
 import numpy as np
 import pytest
 
-from gnuradio.beamalign.doa import (DEFAULT_GRID_DEG, CoarraySpectrum, half_power_beamwidth,
-                                    sample_covariance, scg_reference, simulate_snapshots)
+from gnuradio.beamalign.doa import (
+    DEFAULT_GRID_DEG,
+    CoarraySpectrum,
+    half_power_beamwidth,
+    sample_covariance,
+    scg_reference,
+    simulate_snapshots,
+)
 
 
 def _snapshots(theta_deg, m=4, k=16, snr_db=20.0, seed=0):
@@ -129,8 +135,8 @@ def test_model_based_methods_degrade_with_the_impairment(tmp_path):
 
 
 def test_coarray_spectrum_block_matches_the_kernel_and_drops_bad_vectors():
-    from gnuradio import blocks, gr
-    from gnuradio import beamalign
+    from gnuradio import beamalign, blocks, gr
+
     from gnuradio.beamalign.blocks.message_recorder import message_recorder
     from gnuradio.beamalign.doa import simulate_snapshots
 

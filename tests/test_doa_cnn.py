@@ -5,10 +5,9 @@ import pytest
 
 from gnuradio.beamalign.arrays.impairments import AngleDependentPhaseError
 from gnuradio.beamalign.doa import CoarraySpectrum, sample_covariance, simulate_snapshots
-from gnuradio.beamalign.models import registry
-from gnuradio.beamalign.doa.estimate import (ARRAY_PROFILE_SEED, 
-                                             estimate_doa, load_doa_cnn)
+from gnuradio.beamalign.doa.estimate import ARRAY_PROFILE_SEED, estimate_doa, load_doa_cnn
 from gnuradio.beamalign.fileio import FileFormatError
+from gnuradio.beamalign.models import registry
 
 
 def test_shipped_weights_say_how_they_were_trained():

@@ -6,7 +6,6 @@ import sys
 import time
 
 import pytest
-
 from conftest import SOURCE_DIR
 
 EXAMPLES = sorted((SOURCE_DIR / "examples").glob("*.grc"))

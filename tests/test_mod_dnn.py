@@ -7,13 +7,12 @@ import torch
 
 from gnuradio.beamalign.arrays.impairments import AngleDependentPhaseError
 from gnuradio.beamalign.doa import CoarraySpectrum, sample_covariance
-from gnuradio.beamalign.models import registry
-from gnuradio.beamalign.doa.estimate import (ARRAY_PROFILE_SEED, 
-                                             estimate_doa, load_mod_dnn)
+from gnuradio.beamalign.doa.estimate import ARRAY_PROFILE_SEED, estimate_doa, load_mod_dnn
+from gnuradio.beamalign.doa.mod_dnn import ModDnnEstimator
 from gnuradio.beamalign.doa.simulate import simulate_batch
 from gnuradio.beamalign.doa.torch_scg import TorchScg
 from gnuradio.beamalign.fileio import FileFormatError
-from gnuradio.beamalign.doa.mod_dnn import ModDnnEstimator
+from gnuradio.beamalign.models import registry
 from gnuradio.beamalign.models.mod_dnn import ModDnn, peak_centroid, snapshot_features
 
 

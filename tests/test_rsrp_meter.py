@@ -1,9 +1,8 @@
 """rsrp_meter QA: a known signal with tags at known offsets, against NumPy."""
 import numpy as np
 import pmt
-from gnuradio import blocks, gr, gr_unittest
+from gnuradio import beamalign, blocks, gr, gr_unittest
 
-from gnuradio import beamalign
 from gnuradio.beamalign.blocks.message_recorder import message_recorder
 
 

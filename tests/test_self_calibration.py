@@ -6,9 +6,14 @@ import torch
 
 from gnuradio.beamalign import channels
 from gnuradio.beamalign.align import PathMeasurer, run_batch
-from gnuradio.beamalign.align.self_calibration import (SelfCalibrator, _normalised, _SideModel,
-                                                       calibrate_online, remove_ramp,
-                                                       residual_phase_rms)
+from gnuradio.beamalign.align.self_calibration import (
+    SelfCalibrator,
+    _normalised,
+    _SideModel,
+    calibrate_online,
+    remove_ramp,
+    residual_phase_rms,
+)
 from gnuradio.beamalign.align.strategies import CompensatedQSSRNet
 from gnuradio.beamalign.arrays.calibration import load_calibration
 from gnuradio.beamalign.arrays.impairments import ElementImpairment
@@ -95,6 +100,7 @@ def test_the_prior_keeps_what_the_final_layer_cannot_see_near_zero():
 
 def test_beam_aligner_self_calibrates_every_k_alignments():
     from gnuradio import beamalign
+
     from gnuradio.beamalign.flowgraphs import alignment
 
     truth = ElementImpairment.sample(64, rng=7)

@@ -3,9 +3,8 @@ import time
 
 import numpy as np
 import pmt
-from gnuradio import blocks, gr, gr_unittest
+from gnuradio import beamalign, blocks, gr, gr_unittest
 
-from gnuradio import beamalign
 from gnuradio.beamalign.blocks.message_recorder import message_recorder
 from gnuradio.beamalign.blocks.messages import beam_cmd, dict_to_pmt
 

@@ -1,6 +1,5 @@
 """USRP sources at construction level: with no USRP they say which device they tried."""
 import pytest
-
 from gnuradio import beamalign
 
 

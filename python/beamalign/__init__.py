@@ -19,17 +19,23 @@ Blocks (from gnuradio import beamalign):
 
 Kernels usable without a flowgraph: arrays, codebooks, channels, align, doa, chanest.
 """
+from . import align, arrays, chanest, channels, codebooks, doa
 from ._version import __version__
-from .beamalign_python import (beam_combiner, coarray_spectrum, gaussian_noise, rsrp_meter,
-                               sim_array_source, srs_cfr)
+from .beamalign_python import (
+                               beam_combiner,
+                               coarray_spectrum,
+                               gaussian_noise,
+                               rsrp_meter,
+                               sim_array_source,
+                               srs_cfr,
+)
 from .blocks.beam_aligner import beam_aligner
 from .blocks.beam_display import beam_display
-from .blocks.codebook_sweeper import codebook_sweeper
 from .blocks.chanest import chanest_estimator, pc_hbf_source
+from .blocks.codebook_sweeper import codebook_sweeper
 from .blocks.doa_estimator import doa_estimator
 from .blocks.srs_source import sim_srs_source
 from .hw.uhd_array import uhd_array_source, uhd_rf_chain_source, uhd_srs_source
-from . import align, arrays, chanest, channels, codebooks, doa
 from .pilots import zadoff_chu
 
 __all__ = [

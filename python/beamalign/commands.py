@@ -9,6 +9,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import bench, channels, codebooks, training
+from . import protocol as proto
 from .align.self_calibration import online_calibration_run, residual_phase_rms
 from .arrays.calibration import Calibration, save_calibration
 from .arrays.impairments import ElementImpairment
@@ -18,7 +19,6 @@ from .fileio import write_json_atomic
 from .flowgraphs import alignment, channel_estimation, direction_finding, rsrp_sweep
 from .hw.chamber import plot_phase_errors, rms_error_deg, simulated_array_run
 from .plotting import save, subplots
-from . import protocol as proto
 
 
 def _db(power):
@@ -67,7 +67,7 @@ def align(opts):
     trials = channels.saleh_valenzuela(opts.trials, opts.nt, opts.nr, opts.paths, opts.profile,
                                        rng=opts.seed)
     optimum = channels.optimum_power(trials)
-    rows = []
+    rows, powers_db = [], []
     tb.start()
     try:
         for i in range(opts.trials):
@@ -76,6 +76,7 @@ def align(opts):
             rows.append({"trial": i, "u_tx": result[proto.U_TX], "u_rx": result[proto.U_RX],
                          "power_db": result[proto.POWER_DB], "optimum_db": float(opt_db),
                          "measurements": result[proto.MEASUREMENTS]})
+            powers_db.append(result[proto.POWER_DB])
             if not opts.quiet:
                 print(f"trial {i:3d}  u_tx {result['u_tx']:+.4f} (true {trials.u_tx[i, 0]:+.4f})"
                       f"  u_rx {result['u_rx']:+.4f} (true {trials.u_rx[i, 0]:+.4f})  "
@@ -84,7 +85,7 @@ def align(opts):
     finally:
         tb.stop()
         tb.wait()
-    mean_db = 10 * np.log10(np.mean([10 ** (r["power_db"] / 10) for r in rows]))
+    mean_db = 10 * np.log10(np.mean([10 ** (power / 10) for power in powers_db]))
     print(f"{opts.method}: mean power {mean_db:.2f} dB vs known-angle optimum "
           f"{10 * np.log10(np.mean(optimum)):.2f} dB over {opts.trials} trials, "
           f"{rows[0]['measurements']} measurements each")

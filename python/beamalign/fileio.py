@@ -9,6 +9,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 
 class FileFormatError(ValueError):
     """A file the product reads is corrupt, truncated or does not match."""
@@ -51,7 +53,6 @@ def write_json_atomic(path, document):
 
 def numeric_vector(document, key, where, length=None):
     """A finite numeric field of a document as a float array; FileFormatError names it."""
-    import numpy as np
 
     if key not in document:
         raise FileFormatError(f"{where}: missing field '{key}'")

@@ -1,14 +1,19 @@
 """Flowgraphs the command line runs (the same ones the GRC examples build)."""
 import numpy as np
 import pmt
-from gnuradio import gr
+from gnuradio import blocks, gr
 
 from . import codebooks
-from .beamalign_python import rsrp_meter, sim_array_source
-from .blocks.codebook_sweeper import codebook_sweeper
-from .blocks.message_recorder import message_recorder
-from .pilots import zadoff_chu
 from . import protocol as proto
+from .beamalign_python import rsrp_meter, sim_array_source, srs_cfr
+from .blocks.beam_aligner import beam_aligner
+from .blocks.chanest import chanest_estimator, pc_hbf_source
+from .blocks.codebook_sweeper import codebook_sweeper
+from .blocks.doa_estimator import doa_estimator
+from .blocks.message_recorder import message_recorder
+from .blocks.messages import dict_to_pmt
+from .blocks.srs_source import sim_srs_source
+from .pilots import zadoff_chu
 
 
 class rsrp_sweep(gr.top_block):
@@ -60,7 +65,6 @@ class alignment(gr.top_block):
                  dwell=64, beam_norm="unit", seed=0, model="", verbose=False,
                  self_calibrate_every=0):
         gr.top_block.__init__(self, "alignment")
-        from .blocks.beam_aligner import beam_aligner
 
         pilot = zadoff_chu(dwell)
         self.source = sim_array_source(nt, nr, snr_db, num_paths, profile, pilot, seed)
@@ -75,17 +79,16 @@ class alignment(gr.top_block):
     def align(self, channel=None, timeout=60.0, **channel_fields):
         """One alignment on a new channel (a PathChannels of one trial, or a fresh draw);
         channel_fields go into the source's `channel` message too (true impairments)."""
-        from .blocks.messages import dict_to_pmt
 
         fields = {} if channel is None else {proto.GAINS: channel.gains[0], proto.U_TX: channel.u_tx[0],
                                              proto.U_RX: channel.u_rx[0]}
         fields.update(channel_fields)
-        done = len(self.aligner.results)
+        done = self.aligner.completed
         self.source.to_basic_block()._post(pmt.intern(proto.CHANNEL), dict_to_pmt(fields))
         self.aligner.to_basic_block()._post(pmt.intern(proto.START), pmt.PMT_T)
         if not self.aligner.wait_results(done + 1, timeout):
             raise TimeoutError(f"alignment did not finish within {timeout} s")
-        return self.aligner.results[done]
+        return self.aligner.results[-1]
 
 
 class channel_estimation(gr.top_block):
@@ -99,7 +102,6 @@ class channel_estimation(gr.top_block):
                  snr_db=20.0, num_paths=4, nx=32, nz=8, m=4, num_groups=4, seed=0,
                  threads=1, element_pattern="isotropic"):
         gr.top_block.__init__(self, "channel_estimation")
-        from .blocks.chanest import chanest_estimator, pc_hbf_source
 
         self.source = pc_hbf_source(nx, nz, m, beam, num_groups, grouping, snr_db, num_paths,
                                     1, num_pilots, seed, element_pattern)
@@ -128,11 +130,7 @@ class direction_finding(gr.top_block):
                  symbols=10, num_antennas=4, num_subcarriers=16, fft_size=256, cp_len=18,
                  srs_length=96, seed=0):
         gr.top_block.__init__(self, "direction_finding")
-        from gnuradio import blocks
 
-        from .beamalign_python import srs_cfr
-        from .blocks.doa_estimator import doa_estimator
-        from .blocks.srs_source import sim_srs_source
 
         self.source = sim_srs_source(num_antennas, fft_size, cp_len, 2, 0, srs_length,
                                      angle_deg, snr_db, rho, num_nlos, seed)
@@ -150,5 +148,5 @@ class direction_finding(gr.top_block):
     def estimates(self):
         """Runs until `symbols` snapshot sets are estimated; returns the doa messages."""
         self.run()
-        self.recorder.wait_for(len(self.estimator.estimates), 5.0)
+        self.recorder.wait_for(self.estimator.published, 5.0)
         return list(self.recorder.messages)

@@ -3,7 +3,7 @@
 
 def subplots(*args, **kwargs):
     """plt.subplots on the Agg backend, so figures render without a display."""
-    import matplotlib
+    import matplotlib  # optional heavy dependency: only a figure needs it
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -5,9 +5,9 @@ to measure next), receives their measured powers (B, K), and finally returns an
 Alignment. The same generator is driven by vectorised Monte Carlo benchmarks
 (run_batch with a PathMeasurer) and, one trial at a time, by flowgraph controllers.
 """
-from .probes import Alignment, Probe
 from .measure import PathMeasurer, run_batch
-from .strategies import STRATEGIES, BinarySearch, ExhaustiveSearch, QSSR, make_strategy
+from .probes import Alignment, Probe
+from .strategies import QSSR, STRATEGIES, BinarySearch, ExhaustiveSearch, make_strategy
 
 __all__ = ["Alignment", "Probe", "PathMeasurer", "run_batch", "STRATEGIES", "BinarySearch",
            "ExhaustiveSearch", "QSSR", "make_strategy"]

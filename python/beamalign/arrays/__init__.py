@@ -1,13 +1,13 @@
 """Array geometry, steering vectors and hardware impairments (no GNU Radio needed)."""
-from .geometry import ula_positions, upa_positions, ula_steering, upa_steering
 from .calibration import Calibration, load_calibration, save_calibration
+from .geometry import ula_positions, ula_steering, upa_positions, upa_steering
 from .impairments import (
-    ElementImpairment,
     AngleDependentPhaseError,
-    MutualCoupling,
+    ElementImpairment,
     ImpairmentChain,
-    save_impairments,
+    MutualCoupling,
     load_impairments,
+    save_impairments,
 )
 
 __all__ = [

@@ -11,6 +11,8 @@ Each has apply(a, u) acting on steering vectors a of shape (..., N) for directio
 of shape (...). A chain applies them in list order; eq. 6 order is element errors,
 then angle-dependent phase, then coupling.
 """
+import datetime
+
 import numpy as np
 
 from ..fileio import FileFormatError, numeric_vector, read_json, write_json_atomic
@@ -222,7 +224,6 @@ class ImpairmentChain:
 
 def save_impairments(path, chain, array_id="", source=""):
     """Writes the chain as versioned JSON, atomically."""
-    import datetime
     write_json_atomic(path, {
         "kind": "beamalign.impairments",
         "schema_version": IMPAIRMENT_SCHEMA_VERSION,

@@ -6,12 +6,11 @@ its 95 % confidence interval (normal approximation, in dB).
 """
 import numpy as np
 
-from .. import channels
+from .. import channels, plotting
 from ..align.evaluate import evaluate, evaluate_strategy, mean_power_db
 from ..align.self_calibration import impaired_channels, residual_phase_rms, self_calibrate
 from ..align.strategies import CompensatedQSSRNet
 from ..arrays.impairments import ElementImpairment
-from .. import plotting
 from .report import Report
 
 SNRS_DB = (0, 5, 10, 15, 20, 25, 30)

@@ -9,11 +9,18 @@ import time
 
 import numpy as np
 
-from ..chanest import (ChannelEstimator, MultipathChannel, PartiallyConnectedArray,
-                       eda_grouping, load_grouping, nmse_db, observe)
-from ..chanest.hybrid import configure_beams
-from ..chanest.eda import DEFAULT_SRL_BOUND
 from .. import plotting
+from ..chanest import (
+    ChannelEstimator,
+    MultipathChannel,
+    PartiallyConnectedArray,
+    eda_grouping,
+    load_grouping,
+    nmse_db,
+    observe,
+)
+from ..chanest.eda import DEFAULT_SRL_BOUND
+from ..chanest.hybrid import configure_beams
 from .report import Report
 
 SNRS_DB = (0, 5, 10, 15, 20, 25, 30)

@@ -1,18 +1,32 @@
 """Direction-finding experiments of seed 003: coarray DBF, SCG, MUSIC, root-MUSIC, the
 data-driven CNN and MoD-DNN (shipped weights, trained for the array profile of --seed 0),
 and the CRB."""
+import os
 import time
 
 import numpy as np
 
+from .. import plotting
 from ..arrays.calibration import load_calibration
 from ..arrays.impairments import AngleDependentPhaseError
+from ..doa import (
+    DEFAULT_GRID_DEG,
+    CoarraySpectrum,
+    crb_deg,
+    half_power_beamwidth,
+    sample_covariance,
+    scg_reference,
+    simulate_snapshots,
+)
+from ..doa.estimate import (
+    ARRAY_PROFILE_SEED,
+    LEARNED_METHODS,
+    estimate_doa,
+    load_doa_cnn,
+    load_mod_dnn,
+    load_model,
+)
 from ..fileio import FileFormatError
-from ..doa import (DEFAULT_GRID_DEG, CoarraySpectrum, crb_deg, half_power_beamwidth,
-                   sample_covariance, scg_reference, simulate_snapshots)
-from ..doa.estimate import (ARRAY_PROFILE_SEED, LEARNED_METHODS, estimate_doa,
-                            load_doa_cnn, load_mod_dnn, load_model)
-from .. import plotting
 from .report import Report
 
 ANGLES_DEG = (-45.0, -15.0, 15.0, 45.0)
@@ -73,7 +87,6 @@ def plot_spectrum(report, path):
 
 def doa_speed(trials=50, seed=0, m=4, k=16, snr_db=20.0, progress=None):
     """Seconds per estimate, one core: covariance + DBF, the C++ SCG, its NumPy twin."""
-    import os
 
     report = Report("doa-speed", {"trials": trials, "seed": seed, "m": m, "k": k,
                                   "grid_points": len(DEFAULT_GRID_DEG), "cores": 1})

@@ -17,8 +17,8 @@ import numpy as np
 import pmt
 from gnuradio import blocks, gr
 
-from ..beamalign_python import beam_combiner, rsrp_meter, sim_array_source
 from .. import channels
+from ..beamalign_python import beam_combiner, rsrp_meter, sim_array_source
 from ..pilots import zadoff_chu
 from .report import Report
 

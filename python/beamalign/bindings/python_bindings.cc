@@ -227,7 +227,7 @@ weights whose conjugates are weights_conj[k] (M x m).
         .def_readonly("iterations", &vbi_estimate::iterations);
 
     const char* vbi_doc = R"doc(
-y = Phi(u) x + w on a dynamic grid (ALGORITHMS.md section 6), C++/Eigen, GIL released.
+y = Phi(u) x + w on a dynamic grid (docs/algorithms.md, channel estimation), C++/Eigen, GIL released.
 
 Args:
     sensing: hybrid_sensing of the observation

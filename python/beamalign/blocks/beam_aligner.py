@@ -3,15 +3,21 @@
 The strategy's generator is driven one measurement at a time from message handlers:
 each beam pair becomes `beam_cmd` messages, each `rsrp` message answers one pair.
 """
+import collections
 import threading
 
 import numpy as np
 import pmt
 from gnuradio import gr
 
-from ..align import make_strategy
-from .messages import beam_cmd, dict_to_pmt, pmt_to_dict
 from .. import protocol as proto
+from ..align import make_strategy
+from ..align.probes import Alignment
+from ..align.self_calibration import SelfCalibrator
+from ..arrays.calibration import load_calibration
+from .messages import beam_cmd, dict_to_pmt, pmt_to_dict
+
+HISTORY = 16  # results kept in beam_aligner.results
 
 
 class beam_aligner(gr.basic_block):
@@ -54,11 +60,13 @@ class beam_aligner(gr.basic_block):
             if not hasattr(self.strategy, "set_estimates"):
                 raise ValueError(f"method {method!r} does not compensate beams; self-calibration "
                                  "needs 'qssr-net-impair'")
-            from ..align.self_calibration import SelfCalibrator
             self.calibrator = SelfCalibrator(nt, nr)
         self.autostart, self.period_s = autostart, float(period_s)
         self.verbose = verbose
-        self.results = []
+        # The latest results only: a flowgraph may align for days (`result` messages
+        # carry every one); `completed` counts them all.
+        self.results = collections.deque(maxlen=HISTORY)
+        self.completed = 0
         self.finished = threading.Condition()
         self._channel = None
         self._search = None
@@ -192,6 +200,7 @@ class beam_aligner(gr.basic_block):
         self._feed_calibrator(alignment)
         with self.finished:
             self.results.append(result)
+            self.completed += 1
             self.finished.notify_all()
 
     def _feed_calibrator(self, alignment):
@@ -201,7 +210,6 @@ class beam_aligner(gr.basic_block):
         self._pending.append(alignment)
         if len(self._pending) < self.self_calibrate_every:
             return
-        from ..align.probes import Alignment
 
         batch, self._pending = self._pending, []
         merged = Alignment(self.method, np.concatenate([a.f for a in batch]),
@@ -238,7 +246,6 @@ class beam_aligner(gr.basic_block):
         Both files are checked before either is used: on any error FileFormatError is
         raised and the compensation in force stays.
         """
-        from ..arrays.calibration import load_calibration
 
         if not hasattr(self.strategy, "set_estimates"):
             raise ValueError(f"method {self.method!r} does not compensate beams; "
@@ -252,4 +259,4 @@ class beam_aligner(gr.basic_block):
     def wait_results(self, count, timeout):
         """Waits until `count` results are in; returns whether they arrived in time."""
         with self.finished:
-            return self.finished.wait_for(lambda: len(self.results) >= count, timeout)
+            return self.finished.wait_for(lambda: self.completed >= count, timeout)

@@ -6,9 +6,9 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
+from .. import protocol as proto
 from ..arrays.geometry import ula_steering
 from .messages import pmt_to_dict
-from .. import protocol as proto
 
 
 class beam_display(gr.sync_block):

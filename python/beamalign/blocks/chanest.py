@@ -11,11 +11,10 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
-from ..chanest import (ChannelEstimator, MultipathChannel, PartiallyConnectedArray, nmse_db,
-                       observe)
+from .. import protocol as proto
+from ..chanest import ChannelEstimator, MultipathChannel, PartiallyConnectedArray, nmse_db, observe
 from ..chanest.hybrid import configure_beams
 from .messages import dict_to_pmt
-from .. import protocol as proto
 
 CHANNEL_TAG = pmt.intern(proto.CHANNEL)
 

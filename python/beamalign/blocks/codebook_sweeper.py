@@ -5,8 +5,8 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
-from .messages import beam_cmd, dict_to_pmt, pmt_to_dict
 from .. import protocol as proto
+from .messages import beam_cmd, dict_to_pmt, pmt_to_dict
 
 
 class codebook_sweeper(gr.basic_block):

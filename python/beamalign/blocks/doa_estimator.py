@@ -1,12 +1,17 @@
 """Direction finding on CFR snapshot vectors: a thin adapter over beamalign.doa."""
+import collections
+
 import numpy as np
 import pmt
 from gnuradio import gr
 
+from .. import protocol as proto
 from ..doa import DEFAULT_GRID_DEG, CoarraySpectrum
 from ..doa.estimate import METHODS, estimate_doa, load_model
 from .messages import dict_to_pmt
-from .. import protocol as proto
+
+HISTORY = 16  # angles kept in doa_estimator.estimates
+
 
 class doa_estimator(gr.sync_block):
     """Estimates the AoA from each M x K CFR snapshot vector (antenna-major, as srs_cfr
@@ -51,7 +56,9 @@ class doa_estimator(gr.sync_block):
                              f"subcarriers on its own {len(self.model.grid_deg)}-point grid, "
                              f"not {self.k} on {len(grid)} points")
         self.dropped = 0
-        self.estimates = []
+        # The latest angles only (the block may run for days); `published` counts all.
+        self.estimates = collections.deque(maxlen=HISTORY)
+        self.published = 0
         self.message_port_register_out(pmt.intern(proto.DOA))
         self.message_port_register_out(pmt.intern(proto.ANGLE))
 
@@ -68,6 +75,7 @@ class doa_estimator(gr.sync_block):
                                          vector.reshape(self.m, self.k), self.model)
             out[:] = values
             self.estimates.append(angle)
+            self.published += 1
             if self.verbose:
                 self.logger.info(f"doa {self.method}: AoA {angle:+.2f} deg")
             self.message_port_pub(pmt.intern(proto.DOA), dict_to_pmt({

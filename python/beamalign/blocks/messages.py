@@ -1,6 +1,7 @@
 """Building and reading the PMT messages of the flowgraph protocol (SPEC section 5)."""
 import numpy as np
 import pmt
+
 from .. import protocol as proto
 
 

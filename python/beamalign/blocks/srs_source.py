@@ -4,8 +4,8 @@ from gnuradio import gr
 
 from ..arrays.calibration import load_calibration
 from ..arrays.impairments import AngleDependentPhaseError
-from ..doa.srs import draw_paths, srs_symbol
 from ..doa.estimate import ARRAY_PROFILE_SEED
+from ..doa.srs import draw_paths, srs_symbol
 from ..fileio import FileFormatError
 from ..pilots import zadoff_chu
 

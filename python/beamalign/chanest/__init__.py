@@ -2,8 +2,13 @@
 the partially-connected array, and the OMP / SC-VBI / GW-SC-VBI / Turbo-VBI estimators."""
 from .beams import chirp_beam, gs_narrow_beam, isl, pattern, srl
 from .eda import eda_grouping, group_isl, load_grouping, uniform_grouping
-from .estimators import (METHODS, ChannelEstimate, ChannelEstimator, column_groups_from,
-                         contiguous_groups)
+from .estimators import (
+                         METHODS,
+                         ChannelEstimate,
+                         ChannelEstimator,
+                         column_groups_from,
+                         contiguous_groups,
+)
 from .hybrid import MultipathChannel, PartiallyConnectedArray, nmse_db, observe
 from .vbi import HybridSensing, angle_grid, sc_vbi_reference
 

@@ -1,4 +1,4 @@
-"""Beam design of seed 004 (ALGORITHMS.md section 7): group-wise narrow beams by
+"""Beam design of seed 004 (docs/algorithms.md, beam design): group-wise narrow beams by
 Gerchberg-Saxton, the integrated sidelobe level (ISL) and the statistical resolution
 limit (SRL) of a group of antennas.
 

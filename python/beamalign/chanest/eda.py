@@ -96,7 +96,7 @@ def eda_grouping(positions, num_groups=4, population=100, generations=60, elite=
     model = np.full((n, g), 1.0 / g)
     cache = {}
     start = uniform_grouping(n, g)
-    best_score, best_groups, best_srls = evaluate_grouping(start, positions, g, snr_db, srl_bound,
+    best_score, _, best_srls = evaluate_grouping(start, positions, g, snr_db, srl_bound,
                                                            cache)
     best_assignment = start
     initial = -best_score
@@ -124,7 +124,7 @@ def eda_grouping(positions, num_groups=4, population=100, generations=60, elite=
         scored.sort(key=lambda item: item[0][0], reverse=True)
         (score, groups, srls), assignment = scored[0]
         if score > best_score:
-            best_score, best_groups, best_srls, best_assignment = score, groups, srls, assignment
+            best_score, best_srls, best_assignment = score, srls, assignment
         history.append(-best_score)
         elites = [a for (s, _, _), a in scored[: max(1, int(elite * population))] if np.isfinite(s)]
         if elites:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import beamalign_python as kernels
-from .vbi import HybridSensing, angle_grid
 from .. import protocol as proto
+from .vbi import HybridSensing, angle_grid
 
 METHODS = ("omp", "sc-vbi", "gw-sc-vbi", "turbo-vbi")
 

@@ -1,5 +1,5 @@
 """Sparse Bayesian channel estimation on a dynamic angle grid (seed 004 Sec. V,
-ALGORITHMS.md section 6): the sensing model of the partially-connected array and a plain
+docs/algorithms.md, channel estimation): the sensing model of the partially-connected array and a plain
 NumPy reference of SC-VBI that the C++ estimators are tested against.
 
 The sensing matrix column of direction (u_h, u_v) is phi[k] = w_k^H a(u_h, u_v) for RF
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
-# Hyper-parameters of ALGORITHMS.md section 6 (shared with the C++ estimators).
+# Hyper-parameters of docs/algorithms.md, channel estimation (shared with the C++ estimators).
 INACTIVE_RATE_FACTOR = 1e-3  # b_bar = 1e-3 P_on: an inactive atom's variance is ~0
 NOISE_PRIOR = 1e-6  # c = d -> 0
 ARMIJO_SIGMA, ARMIJO_BETA, ARMIJO_TRIES = 1e-4, 0.5, 12

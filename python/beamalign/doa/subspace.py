@@ -1,4 +1,4 @@
-"""Subspace baselines and the bound (ALGORITHMS.md section 8)."""
+"""Subspace baselines and the bound (docs/algorithms.md, direction finding)."""
 import numpy as np
 
 

@@ -1,6 +1,9 @@
 """USRP arrays: an N-channel uhd.usrp_source feeding beam_combiner."""
-from gnuradio import gr
+from gnuradio import blocks, gr
+
+from .. import beamalign_python
 from .. import protocol as proto
+from ..pilots import zadoff_chu
 
 TIME_SOURCES = ("", "internal", "external", "mimo", "gpsdo")
 CLOCK_SOURCES = TIME_SOURCES
@@ -12,7 +15,7 @@ def open_usrp_source(who, device_args, num_channels, samp_rate, center_freq, gai
     device arguments when no USRP answers."""
     if clock_source not in CLOCK_SOURCES or time_source not in TIME_SOURCES:
         raise ValueError(f"clock_source and time_source must be one of {TIME_SOURCES}")
-    from gnuradio import uhd
+    from gnuradio import uhd  # optional: only a hardware run needs UHD's Python module
 
     try:
         usrp = uhd.usrp_source(
@@ -63,7 +66,6 @@ class uhd_array_source(gr.hier_block2):
                                 gr.io_signature(1, 1, gr.sizeof_gr_complex))
         if num_channels < 1:
             raise ValueError(f"num_channels must be at least 1, got {num_channels}")
-        from .. import beamalign_python
 
         self.num_channels = num_channels
         self.usrp = open_usrp_source("uhd_array_source", device_args, num_channels, samp_rate,
@@ -103,7 +105,6 @@ class uhd_rf_chain_source(gr.hier_block2):
                                 gr.io_signature(1, 1, gr.sizeof_gr_complex * max(num_rf, 1)))
         if num_rf < 1:
             raise ValueError(f"num_rf must be at least 1, got {num_rf}")
-        from gnuradio import blocks
 
         self.usrp = open_usrp_source("uhd_rf_chain_source", device_args, num_rf, samp_rate,
                                      center_freq, gain, subdev_spec, clock_source, time_source,
@@ -136,8 +137,6 @@ class uhd_srs_source(gr.hier_block2):
                             max(num_subcarriers, 1)))
         if num_antennas < 1:
             raise ValueError(f"num_antennas must be at least 1, got {num_antennas}")
-        from .. import beamalign_python
-        from ..pilots import zadoff_chu
 
         # The CFR block checks the layout before any hardware is touched.
         self.cfr = beamalign_python.srs_cfr(num_antennas, fft_size, cp_len, comb, comb_offset,

@@ -48,14 +48,15 @@ def default_output(name, nt=64, nr=16):
     return Path.cwd() / file
 
 
-def run_training(name, out=None, seed=0, quiet=False, **options):
+def run_training(name, out=None, seed=0, quiet=False, nt=None, nr=None, **options):
     """Trains NAME with the options it takes (those not None); returns the weight path."""
     trainer = TRAINERS[name]
+    options.update(nt=nt, nr=nr)
     unused = sorted(key for key, value in options.items()
                     if value is not None and key not in trainer.options)
     if unused:
         raise ValueError(f"train {name} does not take --{', --'.join(u.replace('_', '-') for u in unused)}")
     arguments = {trainer.options[key]: value for key, value in options.items()
                  if value is not None}
-    path = out or default_output(name, options.get("nt") or 64, options.get("nr") or 16)
+    path = out or default_output(name, nt or 64, nr or 16)
     return trainer.train(path, seed=seed, quiet=quiet, **arguments)

@@ -18,7 +18,6 @@ from ..models.doa_cnn import DoaCnn, covariance_features
 from ..models.store import save_model
 
 
-
 def training_batch(rng, profile, size, num_antennas, num_subcarriers, snr_range, rho_range):
     angles = rng.uniform(-60.0, 60.0, size)
     covariances = np.array([

@@ -26,9 +26,9 @@ from tqdm import tqdm
 
 from ..arrays.impairments import AngleDependentPhaseError
 from ..doa.estimate import ARRAY_PROFILE_SEED
+from ..doa.mod_dnn import ModDnnEstimator
 from ..doa.simulate import simulate_batch
 from ..doa.torch_scg import TorchScg
-from ..doa.mod_dnn import ModDnnEstimator
 from ..models.mod_dnn import ModDnn, snapshot_features, snapshot_scale
 from ..models.store import save_model
 

@@ -1,6 +1,6 @@
 """`beamalign train qssr-net`: joint training of the Tx and Rx networks (seed 000 III-C).
 
-Scenario (ALGORITHMS.md section 2): Saleh-Valenzuela channels, L = 3, alpha_1 ~ CN(0,1),
+Scenario (docs/algorithms.md, beam alignment): Saleh-Valenzuela channels, L = 3, alpha_1 ~ CN(0,1),
 the others CN(0, 0.01), SNR uniform in [5, 30] dB per trial, the 64-sample pilot
 measurement model of SPEC section 4. Loss = -|a(Nr, u_rx)^H H a(Nt, u_tx)|^2. Adam, lr
 x0.95 every 10 epochs. The descent itself is QSSR's (the same generator the benchmarks

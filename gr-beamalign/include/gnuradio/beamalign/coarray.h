@@ -55,8 +55,8 @@ public:
      * over eta >= 0 (the smooth part's gradient is Algorithm 1's g = (P + lambda I) eta -
      * (eta_i + lambda z)). The log penalty s is handled by reweighted l1 (weights
      * 1/(eta/max + eps), `rounds` rounds), each solved by FISTA with `iterations` steps;
-     * the literal sign step inside CG of Algorithm 1 lets the peak wander (ALGORITHMS.md
-     * section 5). Inputs are scaled by max(eta_i) and the result scaled back.
+     * the literal sign step inside CG of Algorithm 1 lets the peak wander (docs/algorithms.md,
+     * direction finding). Inputs are scaled by max(eta_i) and the result scaled back.
      */
     Eigen::VectorXd reconstruct(const Eigen::VectorXd& eta_i,
                                 const Eigen::VectorXd& z,
