@@ -45,7 +45,7 @@ class beam_display(gr.sync_block):
 
     def _handle_result(self, msg):
         fields = pmt_to_dict(msg)
-        beam = None if fields is None else fields.get("f" if self.side == "tx" else "w")
+        beam = None if fields is None else fields.get(proto.F if self.side == "tx" else proto.W)
         if beam is None:
             return
         beam = np.asarray(beam, dtype=np.complex128)
