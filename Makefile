@@ -16,7 +16,7 @@ APT_PACKAGES := gnuradio gnuradio-dev libuhd-dev python3-uhd pybind11-dev libeig
 	libvolk2-dev libspdlog-dev libfmt-dev libgmp-dev libboost-dev libboost-date-time-dev \
 	libboost-program-options-dev libboost-system-dev libboost-regex-dev libboost-thread-dev \
 	libboost-test-dev libboost-filesystem-dev cmake g++ make pkg-config python3-venv \
-	python3-dev libllvm19
+	python3-dev libllvm19 clang-format
 
 .PHONY: all setup build lint test demo clean
 
@@ -49,8 +49,10 @@ build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 	cmake --install $(BUILD) > $(BUILD)/install.log
 
+# Python (ruff.toml) and C++ (.clang-format) style; both run before the tests.
 lint: $(STAMPS)/venv
 	$(VENV)/bin/ruff check $(ROOT)/python $(ROOT)/tests $(ROOT)/apps/beamalign
+	clang-format --dry-run --Werror $$(git -C $(ROOT) ls-files '*.cc' '*.h')
 
 test: build lint
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

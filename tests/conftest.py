@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Shared helpers for the QA suite; tests import the package from the build tree."""
 import os
 from pathlib import Path

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Beam search strategies and the QSSR ratio inversion (seed 000)."""
 import json
 import subprocess

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Geometry, steering vectors and impairments against hand-derived values."""
 import json
 

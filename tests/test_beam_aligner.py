@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """beam_aligner: the flowgraph path makes the same decisions as the direct strategy path."""
 import numpy as np
 import pmt

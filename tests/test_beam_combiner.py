@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """beam_combiner QA: exact-sample switching, quantisation, calibration, bad input."""
 import numpy as np
 import pmt
@@ -46,6 +47,17 @@ class qa_beam_combiner(gr_unittest.TestCase):
         y, tags = self.run_combiner(combiner)
         self.assertEqual([t.offset for t in tags], [1000, 4000])
         np.testing.assert_allclose(y[1000:4000], self.w1.conj() @ self.x[:, 1000:4000], rtol=1e-4, atol=1e-5)
+
+    def test_far_future_and_negative_samples_are_refused_and_never_freeze_later_commands(self):
+        combiner = beamalign.beam_combiner(self.n, 0, [])
+        _post(combiner, beam_cmd("rx", 1, self.w1, sample=-1))
+        _post(combiner, beam_cmd("rx", 2, self.w1, sample=1 << 40))
+        _post(combiner, beam_cmd("rx", 3, self.w1, sample=10 ** 9))  # queued, far but legal
+        _post(combiner, beam_cmd("rx", 4, self.w2))  # untimed: applies at once all the same
+        y, tags = self.run_combiner(combiner)
+        self.assertEqual(combiner.malformed_messages(), 2)
+        self.assertEqual([(t.offset, pmt.to_python(t.value)["rx_beam_id"]) for t in tags], [(0, 4)])
+        np.testing.assert_allclose(y, self.w2.conj() @ self.x, rtol=1e-4, atol=1e-5)
 
     def test_quantisation_and_calibration(self):
         calibration = np.exp(1j * np.array([0.0, 0.4, -1.1, 2.0])).astype(np.complex64)

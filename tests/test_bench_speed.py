@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """`beamalign bench speed` writes the SPEC section 7 JSON (figures are not judged here)."""
 import json
 import subprocess

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Calibration files: round trip, refusal naming the field, atomic writes, use in blocks."""
 import json
 import signal

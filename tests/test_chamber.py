@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Chamber calibration runs: positioners (simulated, TCP against a fake turntable) and
 the resumable measurement of angle-dependent phase errors."""
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Beam design of seed 004 against docs/algorithms.md, beam design's check values."""
 import numpy as np
 import pytest

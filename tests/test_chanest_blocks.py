@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """pc_hbf_source -> chanest_estimator in a flowgraph: chanest messages, truth from the
 channel tag, NaN vectors skipped, and `beamalign chanest`."""
 import numpy as np

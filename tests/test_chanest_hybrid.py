@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Partially-connected hybrid array, its observation, and OMP (C++) against NumPy."""
 import numpy as np
 import pytest

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """SC-VBI / GW-SC-VBI / Turbo-VBI (C++) against the NumPy reference and on the default
 partially-connected array; the sensing model; bad input."""
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Saleh-Valenzuela channels: normalisation, statistics, gains from paths."""
 import numpy as np
 

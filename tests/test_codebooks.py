@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Codebooks against hand-derived values (seed 000 eq. 5, DEACT hierarchy)."""
 import numpy as np
 import pytest

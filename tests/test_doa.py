@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Coarray spectrum and sparse reconstruction (seed 003) against explicit NumPy."""
 import numpy as np
 import pytest

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The data-driven DoA CNN baseline: shipped weights, accuracy on the array it was
 trained for, training, corrupt files, and the block."""
 import numpy as np

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """doa_estimator on srs_cfr snapshots: doa messages and spectra, NaN vectors, the CLI."""
 import numpy as np
 import pytest

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Every examples/*.grc compiles with grcc, and its Python runs headless."""
 import os
 import shutil

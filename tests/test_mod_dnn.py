@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """MoD-DNN (seed 003): the multi-task autoencoder and its decision, MoDL-SSR with the C++
 SCG against its Torch twin, the read-out, the shipped weights, training, bad input and
 the block."""

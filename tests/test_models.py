@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Weight files: training writes loadable safetensors + sidecar; bad files are refused."""
 import json
 import shutil

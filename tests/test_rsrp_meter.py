@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """rsrp_meter QA: a known signal with tags at known offsets, against NumPy."""
 import numpy as np
 import pmt

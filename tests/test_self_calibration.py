@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Online self-calibration (seed 000 Alg. 2): the synthesis model, the ambiguity
 projection, the MAP prior, the beam_aligner mode and `beamalign calibrate --online`."""
 import numpy as np

@@ -105,6 +105,16 @@ def _output_fields(path):
             "u_tx", "u_rx", "measurements", "beam"} if path.name == "commands.py" else set()
 
 
+def test_every_source_file_carries_its_licence():
+    files = [*PACKAGE.rglob("*.py"), *(SOURCE_DIR / "tests").glob("*.py"),
+             SOURCE_DIR / "apps" / "beamalign", *(SOURCE_DIR / "gr-beamalign").rglob("*.cc"),
+             *(SOURCE_DIR / "gr-beamalign").rglob("*.h"), *(PACKAGE / "bindings").glob("*.cc")]
+    assert len(files) > 100
+    for path in files:
+        head = "\n".join(path.read_text().splitlines()[:5])
+        assert "SPDX-License-Identifier: GPL-3.0-or-later" in head, path
+
+
 def test_command_line_is_thin():
     assert len((PACKAGE / "cli.py").read_text().splitlines()) < 250
 

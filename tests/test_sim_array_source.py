@@ -1,5 +1,5 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """sim_array_source QA against a NumPy reference."""
-import time
 
 import numpy as np
 import pmt
@@ -92,29 +92,33 @@ class qa_sim_array_source(gr_unittest.TestCase):
         self.assertAlmostEqual(np.linalg.norm(second), 1.0, places=5)
         self.assertGreater(np.linalg.norm(first - second), 0.1)
 
-    def test_weights_switch_exactly_at_the_tagged_sample(self):
+    def test_weights_switch_exactly_at_the_commanded_sample(self):
         nt, nr = 8, 4
         src = beamalign.sim_array_source(nt, nr, NOISELESS, 3, "los", [], 3)
-        throttle = blocks.throttle(gr.sizeof_gr_complex, 2e6)
-        head = blocks.head(gr.sizeof_gr_complex, 1_000_000)
-        sink = blocks.vector_sink_c()
-        self.tb.connect(src, throttle, head, sink)
-        f1, f2 = _unit(self.rng, nt), _unit(self.rng, nt)
+        f1, f2, f3 = _unit(self.rng, nt), _unit(self.rng, nt), _unit(self.rng, nt)
         _post(src, "beam_cmd", beam_cmd("tx", 1, f1))
-        self.tb.start()
-        deadline = time.monotonic() + 10
-        while src.nitems_written(0) == 0 and time.monotonic() < deadline:
-            time.sleep(0.001)  # wait for the first samples, so the switch lands mid-stream
-        _post(src, "beam_cmd", beam_cmd("tx", 2, f2))
-        self.tb.wait()
-        y = np.array(sink.data())
-        tags = sink.tags()
-        self.assertEqual([pmt.to_python(t.value)["beam_id"] for t in tags], [1, 2])
-        k = tags[1].offset
+        _post(src, "beam_cmd", beam_cmd("tx", 2, f2, sample=5000))
+        _post(src, "beam_cmd", beam_cmd("tx", 3, f3, sample=12345))
+        y, tags = self.run_samples(src, 20000)
+        self.assertEqual([(t.offset, pmt.to_python(t.value)["beam_id"]) for t in tags],
+                         [(0, 1), (5000, 2), (12345, 3)])
         h = np.array(src.channel()).reshape(nr, nt)
-        w = np.eye(nr)[0]  # the initial Rx weights: antenna 0 only
-        np.testing.assert_allclose(y[:k], w @ h @ f1, rtol=1e-5)
-        np.testing.assert_allclose(y[k:], w @ h @ f2, rtol=1e-5)
+        np.testing.assert_allclose(y[:5000], h[0] @ f1, rtol=1e-5)
+        np.testing.assert_allclose(y[5000:12345], h[0] @ f2, rtol=1e-5)
+        np.testing.assert_allclose(y[12345:], h[0] @ f3, rtol=1e-5)
+
+    def test_bad_sample_fields_are_refused_and_never_hold_up_later_commands(self):
+        nt, nr = 8, 4
+        src = beamalign.sim_array_source(nt, nr, NOISELESS, 3, "los", [], 3)
+        f1, f2 = _unit(self.rng, nt), _unit(self.rng, nt)
+        _post(src, "beam_cmd", beam_cmd("tx", 1, f1, sample=-5))  # negative: refused
+        _post(src, "beam_cmd", beam_cmd("tx", 2, f1, sample=1 << 40))  # too far ahead
+        _post(src, "beam_cmd", beam_cmd("tx", 3, f2))  # untimed: applies at once
+        y, tags = self.run_samples(src, 1000)
+        self.assertEqual(src.malformed_messages(), 2)
+        self.assertEqual([pmt.to_python(t.value)["beam_id"] for t in tags], [3])
+        np.testing.assert_allclose(y, np.array(src.channel()).reshape(nr, nt)[0] @ f2,
+                                   rtol=1e-5)
 
     def test_bad_messages_are_dropped_and_the_flowgraph_keeps_running(self):
         nt, nr = 8, 4

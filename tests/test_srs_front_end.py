@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """sim_srs_source -> srs_cfr: CFR snapshots carry the array response; bad symbols are
 dropped; the snapshots feed the coarray estimators."""
 import numpy as np

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The closed-loop sweep flowgraph (make demo) and the command line."""
 import json
 import subprocess

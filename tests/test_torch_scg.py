@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The Torch SCG follows the C++ solver and passes gradients (MoDL-SSR training)."""
 import numpy as np
 import torch

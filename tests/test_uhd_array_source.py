@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """USRP sources at construction level: with no USRP they say which device they tried."""
 import pytest
 from gnuradio import beamalign

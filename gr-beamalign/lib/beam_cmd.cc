@@ -5,6 +5,7 @@
  */
 #include "beam_cmd.h"
 #include <gnuradio/beamalign/protocol.h>
+#include <algorithm>
 #include <cmath>
 
 namespace gr {
@@ -25,12 +26,14 @@ bool dict_complex_vector(const pmt::pmt_t& dict,
         const auto wide = pmt::c64vector_elements(value);
         out.assign(wide.begin(), wide.end());
     } else {
-        error = std::string("field '") + pmt::symbol_to_string(key) + "' must be a c32vector";
+        error =
+            std::string("field '") + pmt::symbol_to_string(key) + "' must be a c32vector";
         return false;
     }
     for (const auto& x : out) {
         if (!std::isfinite(x.real()) || !std::isfinite(x.imag())) {
-            error = std::string("field '") + pmt::symbol_to_string(key) + "' holds NaN or Inf";
+            error = std::string("field '") + pmt::symbol_to_string(key) +
+                    "' holds NaN or Inf";
             return false;
         }
     }
@@ -52,12 +55,14 @@ bool dict_float_vector(const pmt::pmt_t& dict,
         const auto wide = pmt::f64vector_elements(value);
         out.assign(wide.begin(), wide.end());
     } else {
-        error = std::string("field '") + pmt::symbol_to_string(key) + "' must be an f32vector";
+        error = std::string("field '") + pmt::symbol_to_string(key) +
+                "' must be an f32vector";
         return false;
     }
     for (float x : out) {
         if (!std::isfinite(x)) {
-            error = std::string("field '") + pmt::symbol_to_string(key) + "' holds NaN or Inf";
+            error = std::string("field '") + pmt::symbol_to_string(key) +
+                    "' holds NaN or Inf";
             return false;
         }
     }
@@ -98,11 +103,58 @@ std::string parse_beam_cmd(const pmt::pmt_t& msg, int expected_length, beam_comm
         if (!pmt::is_integer(sample) && !pmt::is_uint64(sample)) {
             return "beam_cmd field 'sample' must be an integer";
         }
+        if (pmt::is_integer(sample) && pmt::to_long(sample) < 0) {
+            return "beam_cmd field 'sample' must be >= 0, got " +
+                   std::to_string(pmt::to_long(sample));
+        }
         out.has_sample = true;
         out.sample = pmt::is_uint64(sample) ? pmt::to_uint64(sample)
                                             : static_cast<uint64_t>(pmt::to_long(sample));
     }
     return "";
+}
+
+std::string beam_schedule::add(const beam_command& cmd, uint64_t now)
+{
+    if (d_queue.size() >= max_pending) {
+        return "beam_cmd refused: " + std::to_string(max_pending) +
+               " commands already wait to be applied";
+    }
+    if (cmd.has_sample && cmd.sample > now && cmd.sample - now > max_lead) {
+        return "beam_cmd for sample " + std::to_string(cmd.sample) + " is more than " +
+               std::to_string(max_lead) + " samples ahead of sample " +
+               std::to_string(now);
+    }
+    auto pos = std::find_if(d_queue.begin(), d_queue.end(), [&](const beam_command& c) {
+        return cmd.has_sample ? (c.has_sample && c.sample > cmd.sample) : c.has_sample;
+    });
+    d_queue.insert(pos, cmd);
+    return "";
+}
+
+bool beam_schedule::pop_due(uint64_t sample, beam_command& out, bool& late)
+{
+    if (d_queue.empty()) {
+        return false;
+    }
+    const beam_command& front = d_queue.front();
+    if (front.has_sample && front.sample > sample) {
+        return false;
+    }
+    late = front.has_sample && front.sample < sample;
+    out = front;
+    d_queue.pop_front();
+    return true;
+}
+
+uint64_t beam_schedule::next_switch() const
+{
+    for (const auto& cmd : d_queue) {
+        if (cmd.has_sample) {
+            return cmd.sample;
+        }
+    }
+    return UINT64_MAX;
 }
 
 pmt::pmt_t beam_tag_value(int64_t beam_id, int64_t tx_beam_id, int64_t rx_beam_id)

@@ -10,6 +10,7 @@
 #include <gnuradio/types.h>
 #include <pmt/pmt.h>
 #include <cstdint>
+#include <deque>
 #include <set>
 #include <string>
 #include <vector>
@@ -33,7 +34,8 @@ struct beam_command {
  */
 std::string parse_beam_cmd(const pmt::pmt_t& msg, int expected_length, beam_command& out);
 
-/*! Reads a numeric vector field (f32/f64 vector) into floats; false if absent or wrong. */
+/*! Reads a numeric vector field (f32/f64 vector) into floats; false if absent or wrong.
+ */
 bool dict_float_vector(const pmt::pmt_t& dict,
                        const pmt::pmt_t& key,
                        std::vector<float>& out,
@@ -52,6 +54,34 @@ pmt::pmt_t beam_tag_value(int64_t beam_id, int64_t tx_beam_id, int64_t rx_beam_i
  * Bad input is logged the first time each kind of problem is seen, then only
  * counted, so a misbehaving peer cannot flood the log.
  */
+/*!
+ * Beam commands waiting to be applied, shared by every block that switches weights.
+ * Untimed commands apply at the next sample, in arrival order; timed ones (`sample`)
+ * at their sample, in sample order. A command for a sample already produced applies
+ * at once (its caller is told it was late), so one late command never holds up later
+ * ones; one further ahead than max_lead samples, or beyond max_pending queued
+ * commands, is refused.
+ */
+class beam_schedule
+{
+public:
+    static constexpr size_t max_pending = 256;
+    static constexpr uint64_t max_lead = uint64_t(1) << 32; // 70 s at 61.44 Msps
+
+    //! Queues cmd; `now` is the next sample to be produced. Returns why it was
+    //! refused, or an empty string.
+    std::string add(const beam_command& cmd, uint64_t now);
+    //! Pops the next command due at `sample` into out; late tells whether it was meant
+    //! for an earlier sample. False when none is due.
+    bool pop_due(uint64_t sample, beam_command& out, bool& late);
+    //! The sample of the earliest queued timed command (UINT64_MAX when none).
+    uint64_t next_switch() const;
+    size_t size() const { return d_queue.size(); }
+
+private:
+    std::deque<beam_command> d_queue; // untimed first, then timed by sample
+};
+
 class bad_input_log
 {
 public:

@@ -45,8 +45,9 @@ std::vector<gr_complex> quantise_phases(const std::vector<gr_complex>& w, int bi
     return q;
 }
 
-beam_combiner::sptr
-beam_combiner::make(int num_channels, int bits, const std::vector<gr_complex>& calibration)
+beam_combiner::sptr beam_combiner::make(int num_channels,
+                                        int bits,
+                                        const std::vector<gr_complex>& calibration)
 {
     return gnuradio::make_block_sptr<beam_combiner_impl>(num_channels, bits, calibration);
 }
@@ -54,11 +55,12 @@ beam_combiner::make(int num_channels, int bits, const std::vector<gr_complex>& c
 beam_combiner_impl::beam_combiner_impl(int num_channels,
                                        int bits,
                                        const std::vector<gr_complex>& calibration)
-    : gr::sync_block("beam_combiner",
-                     gr::io_signature::make(num_channels, num_channels, sizeof(gr_complex)),
-                     gr::io_signature::make(1, 1, sizeof(gr_complex))),
-      d_num_channels(num_channels),
-      d_bits(bits)
+    : gr::sync_block(
+          "beam_combiner",
+          gr::io_signature::make(num_channels, num_channels, sizeof(gr_complex)),
+          gr::io_signature::make(1, 1, sizeof(gr_complex)))
+    , d_num_channels(num_channels)
+    , d_bits(bits)
 {
     if (num_channels < 1) {
         throw std::invalid_argument("beam_combiner: num_channels must be at least 1");
@@ -68,8 +70,9 @@ beam_combiner_impl::beam_combiner_impl(int num_channels,
     }
     check_calibration(calibration, num_channels);
     d_calibration = calibration;
-    d_requested.assign(num_channels,
-                       gr_complex(1.0f / std::sqrt(static_cast<float>(num_channels)), 0.0f));
+    d_requested.assign(
+        num_channels,
+        gr_complex(1.0f / std::sqrt(static_cast<float>(num_channels)), 0.0f));
     refresh_taps();
     // Tags of channel 0 (e.g. rx_time) are forwarded in work(); the other channels
     // carry copies of the same tags, which would only multiply them.
@@ -84,7 +87,8 @@ void beam_combiner_impl::refresh_taps()
     d_weights = quantise_phases(d_requested, d_bits);
     d_taps.resize(d_num_channels);
     for (int n = 0; n < d_num_channels; ++n) {
-        const gr_complex c = d_calibration.empty() ? gr_complex(1.0f, 0.0f) : d_calibration[n];
+        const gr_complex c =
+            d_calibration.empty() ? gr_complex(1.0f, 0.0f) : d_calibration[n];
         d_taps[n] = std::conj(d_weights[n]) * c;
     }
 }
@@ -128,21 +132,21 @@ void beam_combiner_impl::handle_beam_cmd(const pmt::pmt_t& msg)
         return;
     }
     std::lock_guard<std::mutex> lock(d_mutex);
-    // Keep the queue ordered by the sample each command applies from.
-    auto pos = d_pending.end();
-    if (cmd.has_sample) {
-        pos = std::find_if(d_pending.begin(), d_pending.end(), [&](const beam_command& c) {
-            return c.has_sample && c.sample > cmd.sample;
-        });
+    const std::string refused = d_schedule.add(cmd, d_next_sample);
+    if (!refused.empty()) {
+        d_bad.report(d_logger, refused);
     }
-    d_pending.insert(pos, cmd);
 }
 
 void beam_combiner_impl::apply(const beam_command& cmd, uint64_t at_sample)
 {
     d_requested = cmd.weights;
     refresh_taps();
-    add_item_tag(0, at_sample, protocol::BEAM, beam_tag_value(cmd.beam_id, -1, cmd.beam_id), alias_pmt());
+    add_item_tag(0,
+                 at_sample,
+                 protocol::BEAM,
+                 beam_tag_value(cmd.beam_id, -1, cmd.beam_id),
+                 alias_pmt());
 }
 
 void beam_combiner_impl::combine(const gr_vector_const_void_star& in,
@@ -179,28 +183,29 @@ int beam_combiner_impl::work(int noutput_items,
         add_item_tag(0, tag.offset, tag.key, tag.value, tag.srcid);
     }
     int done = 0;
-    while (!d_pending.empty()) {
-        const beam_command& cmd = d_pending.front();
-        uint64_t at = first + done;
-        if (cmd.has_sample) {
-            if (cmd.sample >= end) {
-                break; // due in a later call
-            }
-            if (cmd.sample < at) {
+    beam_command cmd;
+    bool late = false;
+    while (true) {
+        const uint64_t at = first + done;
+        if (d_schedule.pop_due(at, cmd, late)) {
+            if (late) {
                 d_logger->warn("beam_cmd for sample {:d} arrived late; applied at {:d}",
                                cmd.sample,
                                at);
-            } else {
-                at = cmd.sample;
             }
+            apply(cmd, at);
+            continue;
         }
-        const int switch_offset = static_cast<int>(at - first);
+        const uint64_t next = d_schedule.next_switch();
+        if (next >= end) {
+            break;
+        }
+        const int switch_offset = static_cast<int>(next - first);
         combine(input_items, out, done, switch_offset - done);
         done = switch_offset;
-        apply(cmd, at);
-        d_pending.pop_front();
     }
     combine(input_items, out, done, noutput_items - done);
+    d_next_sample = end;
     return noutput_items;
 }
 

@@ -20,7 +20,9 @@ std::vector<gr_complex> quantise_phases(const std::vector<gr_complex>& w, int bi
 class beam_combiner_impl : public beam_combiner
 {
 public:
-    beam_combiner_impl(int num_channels, int bits, const std::vector<gr_complex>& calibration);
+    beam_combiner_impl(int num_channels,
+                       int bits,
+                       const std::vector<gr_complex>& calibration);
 
     int work(int noutput_items,
              gr_vector_const_void_star& input_items,
@@ -39,7 +41,8 @@ private:
     std::vector<gr_complex> d_weights;   // quantised
     std::vector<gr_complex> d_calibration;
     std::vector<gr_complex> d_taps; // conj(quantised w) * calibration, applied per sample
-    std::deque<beam_command> d_pending;
+    beam_schedule d_schedule;
+    uint64_t d_next_sample = 0; // the next sample work() produces (read by handlers)
     std::vector<gr_complex> d_scratch;
     bad_input_log d_bad;
 

@@ -14,7 +14,10 @@ namespace {
 
 constexpr double two_pi = 6.283185307179586;
 
-uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
 
 // splitmix64 expands one seed into a well-mixed xoshiro state.
 void seed_state(uint64_t seed, uint64_t state[4])
@@ -101,7 +104,9 @@ void normalise_paths(int nt,
     }
 }
 
-sv_path_generator::sv_path_generator(int num_paths, const std::string& profile, uint64_t seed)
+sv_path_generator::sv_path_generator(int num_paths,
+                                     const std::string& profile,
+                                     uint64_t seed)
     : d_num_paths(num_paths)
 {
     if (num_paths < 1) {
@@ -112,8 +117,8 @@ sv_path_generator::sv_path_generator(int num_paths, const std::string& profile, 
     } else if (profile == "nlos") {
         d_nlos_variance = 1.0f;
     } else {
-        throw std::invalid_argument("profile must be \"los\" or \"nlos\", got \"" + profile +
-                                    "\"");
+        throw std::invalid_argument("profile must be \"los\" or \"nlos\", got \"" +
+                                    profile + "\"");
     }
     seed_state(seed, d_state);
 }
@@ -142,13 +147,20 @@ std::vector<path> sv_path_generator::draw()
     return paths;
 }
 
-gaussian_noise::gaussian_noise(uint64_t seed) { seed_state(seed ^ 0xA5A5A5A5ULL, d_state); }
+gaussian_noise::gaussian_noise(uint64_t seed)
+{
+    seed_state(seed ^ 0xA5A5A5A5ULL, d_state);
+}
 
-uint64_t gaussian_noise::next() { return xoshiro_next(d_state); }
+uint64_t gaussian_noise::next()
+{
+    return xoshiro_next(d_state);
+}
 
 void gaussian_noise::fill(cfloat* out, int n, float variance)
 {
-    // Box-Muller: |z|^2 = -variance*ln(u1) is Exp(variance), phase uniform, so z ~ CN(0, var).
+    // Box-Muller: |z|^2 = -variance*ln(u1) is Exp(variance), phase uniform, so z ~ CN(0,
+    // var).
     constexpr float to_unit = 0x1.0p-24f;
     constexpr float two_pi_f = 6.28318530718f;
     for (int i = 0; i < n; ++i) {

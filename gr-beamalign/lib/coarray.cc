@@ -67,12 +67,13 @@ Eigen::VectorXd coarray_solver::dbf(const std::complex<double>* covariance,
     double noise = 0.0;
     if (remove_noise) {
         const Eigen::Map<const Eigen::Matrix<std::complex<double>,
-                                              Eigen::Dynamic,
-                                              Eigen::Dynamic,
-                                              Eigen::RowMajor>>
+                                             Eigen::Dynamic,
+                                             Eigen::Dynamic,
+                                             Eigen::RowMajor>>
             r(covariance, m, m);
         const Eigen::MatrixXcd hermitian = 0.5 * (r + r.adjoint());
-        noise = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXcd>(hermitian, Eigen::EigenvaluesOnly)
+        noise = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXcd>(hermitian,
+                                                                Eigen::EigenvaluesOnly)
                     .eigenvalues()
                     .minCoeff();
     }
@@ -104,11 +105,13 @@ Eigen::VectorXd coarray_solver::reconstruct(const Eigen::VectorXd& eta_i,
 {
     const int l = grid_size();
     if (eta_i.size() != l || z.size() != l) {
-        throw std::invalid_argument("reconstruct: eta_i and z must have the grid's length");
-    }
-    if (!(lambda >= 0.0) || !(mu >= 0.0) || !(eps > 0.0) || rounds < 1 || iterations < 1) {
         throw std::invalid_argument(
-            "reconstruct: need lambda >= 0, mu >= 0, eps > 0, rounds and iterations >= 1");
+            "reconstruct: eta_i and z must have the grid's length");
+    }
+    if (!(lambda >= 0.0) || !(mu >= 0.0) || !(eps > 0.0) || rounds < 1 ||
+        iterations < 1) {
+        throw std::invalid_argument("reconstruct: need lambda >= 0, mu >= 0, eps > 0, "
+                                    "rounds and iterations >= 1");
     }
     const double scale = eta_i.maxCoeff() > 0.0 ? eta_i.maxCoeff() : 1.0;
     const Eigen::VectorXd b = (eta_i + lambda * z) / scale;

@@ -26,28 +26,31 @@ public:
                           double eps,
                           int rounds,
                           int iterations)
-        : gr::sync_block(
-              "coarray_spectrum",
-              gr::io_signature::make(1, 1, sizeof(gr_complex) * num_antennas * num_snapshots),
-              gr::io_signature::make(1, 1, sizeof(float) * grid_deg.size())),
-          d_m(num_antennas),
-          d_k(num_snapshots),
-          d_grid(grid_deg),
-          d_scg(method == "scg"),
-          d_solver(num_antennas, grid_deg),
-          d_lambda(lambda),
-          d_mu(mu),
-          d_eps(eps),
-          d_rounds(rounds),
-          d_iterations(iterations)
+        : gr::sync_block("coarray_spectrum",
+                         gr::io_signature::make(
+                             1, 1, sizeof(gr_complex) * num_antennas * num_snapshots),
+                         gr::io_signature::make(1, 1, sizeof(float) * grid_deg.size()))
+        , d_m(num_antennas)
+        , d_k(num_snapshots)
+        , d_grid(grid_deg)
+        , d_scg(method == "scg")
+        , d_solver(num_antennas, grid_deg)
+        , d_lambda(lambda)
+        , d_mu(mu)
+        , d_eps(eps)
+        , d_rounds(rounds)
+        , d_iterations(iterations)
     {
         if (method != "dbf" && method != "scg") {
-            throw std::invalid_argument("coarray_spectrum: method must be \"dbf\" or \"scg\"");
+            throw std::invalid_argument(
+                "coarray_spectrum: method must be \"dbf\" or \"scg\"");
         }
         if (num_snapshots < 1) {
-            throw std::invalid_argument("coarray_spectrum: num_snapshots must be at least 1");
+            throw std::invalid_argument(
+                "coarray_spectrum: num_snapshots must be at least 1");
         }
-        d_grid_pmt = pmt::init_f32vector(d_grid.size(), std::vector<float>(d_grid.begin(), d_grid.end()));
+        d_grid_pmt = pmt::init_f32vector(
+            d_grid.size(), std::vector<float>(d_grid.begin(), d_grid.end()));
         message_port_register_out(protocol::DOA);
     }
 
@@ -144,8 +147,15 @@ coarray_spectrum::sptr coarray_spectrum::make(int num_antennas,
                                               int rounds,
                                               int iterations)
 {
-    return gnuradio::make_block_sptr<coarray_spectrum_impl>(
-        num_antennas, num_snapshots, grid_deg, method, lambda, mu, eps, rounds, iterations);
+    return gnuradio::make_block_sptr<coarray_spectrum_impl>(num_antennas,
+                                                            num_snapshots,
+                                                            grid_deg,
+                                                            method,
+                                                            lambda,
+                                                            mu,
+                                                            eps,
+                                                            rounds,
+                                                            iterations);
 }
 
 } // namespace beamalign

@@ -29,12 +29,15 @@ vbi_estimate gw_sc_vbi(const hybrid_sensing& sensing,
                        int candidates,
                        const Eigen::Ref<const Eigen::MatrixXcd>* phi)
 {
-    detail::check_problem(sensing, y, u_h, u_v, step_h, step_v, group_options, "gw_sc_vbi");
+    detail::check_problem(
+        sensing, y, u_h, u_v, step_h, step_v, group_options, "gw_sc_vbi");
     detail::check_columns(sensing, u_h, phi, "gw_sc_vbi");
-    detail::check_problem(sensing, y, u_h, u_v, step_h, step_v, joint_options, "gw_sc_vbi");
+    detail::check_problem(
+        sensing, y, u_h, u_v, step_h, step_v, joint_options, "gw_sc_vbi");
     const size_t groups = group_chains.size();
     if (groups < 1 || group_atoms.size() != groups) {
-        throw std::invalid_argument("gw_sc_vbi: need chains and atoms for each of >= 1 groups");
+        throw std::invalid_argument(
+            "gw_sc_vbi: need chains and atoms for each of >= 1 groups");
     }
     for (const auto& atoms : group_atoms) {
         for (int k : atoms) {
@@ -72,8 +75,15 @@ vbi_estimate gw_sc_vbi(const hybrid_sensing& sensing,
                 }
             }
         }
-        estimates[g] = detail::vbi_loop(models[g], y_group, h, v, step_h, step_v, group_options,
-                                        detail::support_restricted_posterior(), nullptr,
+        estimates[g] = detail::vbi_loop(models[g],
+                                        y_group,
+                                        h,
+                                        v,
+                                        step_h,
+                                        step_v,
+                                        group_options,
+                                        detail::support_restricted_posterior(),
+                                        nullptr,
                                         std::move(phi_group));
     };
     const size_t workers = std::min<size_t>(std::max(threads, 1), groups);
@@ -125,11 +135,14 @@ vbi_estimate gw_sc_vbi(const hybrid_sensing& sensing,
             sensing.column(h[i], v[i], column);
             residual -= column * x[i];
         }
-        const Eigen::MatrixXcd computed = phi ? Eigen::MatrixXcd() : sensing.columns(u_h, u_v);
+        const Eigen::MatrixXcd computed =
+            phi ? Eigen::MatrixXcd() : sensing.columns(u_h, u_v);
         const Eigen::Ref<const Eigen::MatrixXcd> grid =
             phi ? *phi : Eigen::Ref<const Eigen::MatrixXcd>(computed);
-        const Eigen::VectorXd match = (grid.adjoint() * residual).cwiseAbs().cwiseQuotient(
-            grid.colwise().norm().transpose().cwiseMax(1e-300));
+        const Eigen::VectorXd match =
+            (grid.adjoint() * residual)
+                .cwiseAbs()
+                .cwiseQuotient(grid.colwise().norm().transpose().cwiseMax(1e-300));
         for (int k : detail::top_indices(match, std::min<int>(candidates, u_h.size()))) {
             h.push_back(u_h[k]);
             v.push_back(u_v[k]);
@@ -147,8 +160,15 @@ vbi_estimate gw_sc_vbi(const hybrid_sensing& sensing,
     // Warm start from the group estimates: the joint stage only has to repair them.
     const Eigen::VectorXcd union_x =
         Eigen::Map<Eigen::VectorXcd>(x.data(), static_cast<Eigen::Index>(x.size()));
-    return detail::vbi_loop(sensing, y, union_h, union_v, step_h, step_v, joint_options,
-                            detail::support_restricted_posterior(), &union_x);
+    return detail::vbi_loop(sensing,
+                            y,
+                            union_h,
+                            union_v,
+                            step_h,
+                            step_v,
+                            joint_options,
+                            detail::support_restricted_posterior(),
+                            &union_x);
 }
 
 } // namespace beamalign

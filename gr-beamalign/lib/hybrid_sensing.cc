@@ -16,17 +16,18 @@ namespace beamalign {
 hybrid_sensing::hybrid_sensing(std::vector<int> chain_column,
                                std::vector<int> chain_row,
                                Eigen::MatrixXcd weights_conj)
-    : d_column(std::move(chain_column)),
-      d_row(std::move(chain_row)),
-      d_weights_conj(std::move(weights_conj))
+    : d_column(std::move(chain_column))
+    , d_row(std::move(chain_row))
+    , d_weights_conj(std::move(weights_conj))
 {
     if (d_column.size() != d_row.size() ||
         static_cast<Eigen::Index>(d_column.size()) != d_weights_conj.rows()) {
-        throw std::invalid_argument(
-            "hybrid_sensing: chain_column, chain_row and weights need one entry per RF chain");
+        throw std::invalid_argument("hybrid_sensing: chain_column, chain_row and weights "
+                                    "need one entry per RF chain");
     }
     if (d_column.empty() || d_weights_conj.cols() < 1) {
-        throw std::invalid_argument("hybrid_sensing: needs at least one RF chain and element");
+        throw std::invalid_argument(
+            "hybrid_sensing: needs at least one RF chain and element");
     }
     if (!d_weights_conj.allFinite()) {
         throw std::invalid_argument("hybrid_sensing: weights must be finite");
@@ -73,7 +74,9 @@ void phase_powers(double u, int count, std::vector<std::complex<double>>& out)
 
 } // namespace
 
-void hybrid_sensing::column(double u_h, double u_v, Eigen::Ref<Eigen::VectorXcd> phi) const
+void hybrid_sensing::column(double u_h,
+                            double u_v,
+                            Eigen::Ref<Eigen::VectorXcd> phi) const
 {
     thread_local std::vector<std::complex<double>> horizontal, vertical;
     phase_powers(u_h, d_max_column + 1, horizontal);

@@ -12,7 +12,10 @@ namespace beamalign {
 
 namespace {
 // Maps u to [-1, 1): normalised angles are periodic with period 2.
-double wrap(double u) { return u - 2.0 * std::floor((u + 1.0) / 2.0); }
+double wrap(double u)
+{
+    return u - 2.0 * std::floor((u + 1.0) / 2.0);
+}
 } // namespace
 
 void qssr_invert_ratio(const double* u_anchor,

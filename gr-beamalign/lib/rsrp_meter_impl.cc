@@ -20,7 +20,10 @@ const pmt::pmt_t MISSING_ID = pmt::from_long(-1);
 constexpr float CLAMP_LOW_DBM = -140.0f;
 constexpr float CLAMP_HIGH_DBM = -40.0f;
 
-bool finite(gr_complex x) { return std::isfinite(x.real()) && std::isfinite(x.imag()); }
+bool finite(gr_complex x)
+{
+    return std::isfinite(x.real()) && std::isfinite(x.imag());
+}
 
 // An integer field of the beam tag, or -1 when the tag lacks it.
 pmt::pmt_t tag_field(const pmt::pmt_t& dict, const pmt::pmt_t& key)
@@ -51,18 +54,18 @@ rsrp_meter_impl::rsrp_meter_impl(const std::string& mode,
                                  bool publish_messages)
     : gr::block("rsrp_meter",
                 gr::io_signature::make(1, 1, sizeof(gr_complex)),
-                gr::io_signature::make(0, 1, sizeof(float))),
-      d_pilot_mode(mode == "pilot"),
-      d_pilot(pilot),
-      d_guard(static_cast<uint64_t>(std::max(guard, 0))),
-      d_dwell(static_cast<uint64_t>(std::max(dwell, 0))),
-      d_ref_dbm(ref_dbm),
-      d_clamp_quantise(clamp_quantise),
-      d_publish_messages(publish_messages)
+                gr::io_signature::make(0, 1, sizeof(float)))
+    , d_pilot_mode(mode == "pilot")
+    , d_pilot(pilot)
+    , d_guard(static_cast<uint64_t>(std::max(guard, 0)))
+    , d_dwell(static_cast<uint64_t>(std::max(dwell, 0)))
+    , d_ref_dbm(ref_dbm)
+    , d_clamp_quantise(clamp_quantise)
+    , d_publish_messages(publish_messages)
 {
     if (mode != "pilot" && mode != "energy") {
-        throw std::invalid_argument("rsrp_meter: mode must be \"pilot\" or \"energy\", got \"" +
-                                    mode + "\"");
+        throw std::invalid_argument(
+            "rsrp_meter: mode must be \"pilot\" or \"energy\", got \"" + mode + "\"");
     }
     if (guard < 0 || dwell < 0) {
         throw std::invalid_argument("rsrp_meter: guard and dwell must not be negative");
@@ -129,8 +132,10 @@ void rsrp_meter_impl::finish_dwell(bool complete)
     d = pmt::dcons(pmt::cons(protocol::NSAMPLES, pmt::from_long(d_count)), d);
     d = pmt::dcons(pmt::cons(protocol::RSRP_DBM, pmt::from_double(dbm)), d);
     d = pmt::dcons(pmt::cons(protocol::POWER, pmt::from_double(power)), d);
-    d = pmt::dcons(pmt::cons(protocol::RX_BEAM_ID, tag_field(tag, protocol::RX_BEAM_ID)), d);
-    d = pmt::dcons(pmt::cons(protocol::TX_BEAM_ID, tag_field(tag, protocol::TX_BEAM_ID)), d);
+    d = pmt::dcons(pmt::cons(protocol::RX_BEAM_ID, tag_field(tag, protocol::RX_BEAM_ID)),
+                   d);
+    d = pmt::dcons(pmt::cons(protocol::TX_BEAM_ID, tag_field(tag, protocol::TX_BEAM_ID)),
+                   d);
     d = pmt::dcons(pmt::cons(protocol::BEAM_ID, tag_field(tag, protocol::BEAM_ID)), d);
     message_port_pub(protocol::RSRP, d);
 }

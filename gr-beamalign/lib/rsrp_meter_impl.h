@@ -48,9 +48,9 @@ private:
     uint64_t d_position = 0; // samples since its tag
     uint64_t d_tag_offset = 0;
     pmt::pmt_t d_tag_value;
-    gr_complex d_sum;       // pilot mode: sum y conj(p)
-    double d_energy = 0.0;  // energy mode: sum |y|^2
-    uint64_t d_count = 0;   // finite samples measured
+    gr_complex d_sum;      // pilot mode: sum y conj(p)
+    double d_energy = 0.0; // energy mode: sum |y|^2
+    uint64_t d_count = 0;  // finite samples measured
 
     std::atomic<uint64_t> d_dropped{ 0 };
     std::atomic<uint64_t> d_dwells{ 0 };

@@ -38,13 +38,13 @@ sim_array_source_impl::sim_array_source_impl(int nt,
                                              uint64_t seed)
     : gr::sync_block("sim_array_source",
                      gr::io_signature::make(0, 0, 0),
-                     gr::io_signature::make(1, 1, sizeof(gr_complex))),
-      d_nt(nt),
-      d_nr(nr),
-      d_pilot(pilot),
-      d_generator(num_paths, profile, seed),
-      d_noise(seed),
-      d_snr_db(snr_db)
+                     gr::io_signature::make(1, 1, sizeof(gr_complex)))
+    , d_nt(nt)
+    , d_nr(nr)
+    , d_pilot(pilot)
+    , d_generator(num_paths, profile, seed)
+    , d_noise(seed)
+    , d_snr_db(snr_db)
 {
     if (nt < 1 || nr < 1) {
         throw std::invalid_argument("sim_array_source: nt and nr must be at least 1");
@@ -83,7 +83,8 @@ void sim_array_source_impl::set_snr_db(float snr_db)
 {
     std::lock_guard<std::mutex> lock(d_mutex);
     d_snr_db = snr_db;
-    d_noise_variance = snr_db >= NOISELESS_SNR_DB ? 0.0f : std::pow(10.0f, -snr_db / 10.0f);
+    d_noise_variance =
+        snr_db >= NOISELESS_SNR_DB ? 0.0f : std::pow(10.0f, -snr_db / 10.0f);
     d_gain_stale = true;
 }
 
@@ -123,6 +124,14 @@ void sim_array_source_impl::handle_beam_cmd(const pmt::pmt_t& msg)
         return;
     }
     std::lock_guard<std::mutex> lock(d_mutex);
+    const std::string refused = d_schedule.add(cmd, d_next_sample);
+    if (!refused.empty()) {
+        d_bad.report(d_logger, refused);
+    }
+}
+
+void sim_array_source_impl::apply(const beam_command& cmd)
+{
     if (cmd.side == protocol::SIDE_TX) {
         d_f = cmd.weights;
         d_tx_beam_id = cmd.beam_id;
@@ -156,7 +165,8 @@ void sim_array_source_impl::handle_channel(const pmt::pmt_t& msg)
         std::vector<float> values;
         if (dict_float_vector(msg, field.key, values, error)) {
             if (static_cast<int>(values.size()) != field.length) {
-                error = std::string("channel field '") + pmt::symbol_to_string(field.key) + "' has length " +
+                error = std::string("channel field '") +
+                        pmt::symbol_to_string(field.key) + "' has length " +
                         std::to_string(values.size()) + ", expected " +
                         std::to_string(field.length);
             } else {
@@ -186,7 +196,8 @@ void sim_array_source_impl::handle_channel(const pmt::pmt_t& msg)
             if (error.empty()) {
                 dict_float_vector(msg, protocol::U_RX, u_rx, error);
             }
-            if (error.empty() && (u_tx.size() != gains.size() || u_rx.size() != gains.size())) {
+            if (error.empty() &&
+                (u_tx.size() != gains.size() || u_rx.size() != gains.size())) {
                 error = "channel fields 'gains', 'u_tx', 'u_rx' must have equal lengths";
             }
             if (error.empty()) {
@@ -245,7 +256,8 @@ void sim_array_source_impl::refresh_gain()
     gr_complex g(0.0f, 0.0f);
     for (int r = 0; r < d_nr; ++r) {
         gr_complex row(0.0f, 0.0f);
-        volk_32fc_x2_dot_prod_32fc(&row, &d_h[static_cast<size_t>(r) * d_nt], d_f.data(), d_nt);
+        volk_32fc_x2_dot_prod_32fc(
+            &row, &d_h[static_cast<size_t>(r) * d_nt], d_f.data(), d_nt);
         g += std::conj(d_w[r]) * row;
     }
     d_gain = g;
@@ -257,44 +269,68 @@ void sim_array_source_impl::refresh_gain()
     d_gain_stale = false;
 }
 
+void sim_array_source_impl::produce(gr_complex* out, int count)
+{
+    // Signal: g * pilot, the pilot restarting at the last tag.
+    const size_t pilot_len = d_pilot.size();
+    int done = 0;
+    while (done < count) {
+        const size_t phase = d_pilot_index % pilot_len;
+        const int run = static_cast<int>(
+            std::min<size_t>(pilot_len - phase, static_cast<size_t>(count - done)));
+        volk_32fc_s32fc_multiply_32fc(out + done, d_pilot.data() + phase, d_gain, run);
+        done += run;
+        d_pilot_index += run;
+    }
+    if (d_noise_variance_w > 0.0f) {
+        if (d_noise_buffer.size() < static_cast<size_t>(count)) {
+            d_noise_buffer.resize(count);
+        }
+        d_noise.fill(d_noise_buffer.data(), count, d_noise_variance_w);
+        volk_32fc_x2_add_32fc(out, out, d_noise_buffer.data(), count);
+    }
+}
+
 int sim_array_source_impl::work(int noutput_items,
                                 gr_vector_const_void_star&,
                                 gr_vector_void_star& output_items)
 {
     auto* out = static_cast<gr_complex*>(output_items[0]);
     std::lock_guard<std::mutex> lock(d_mutex);
-    if (d_weights_changed) {
-        add_item_tag(0,
-                     nitems_written(0),
-                     protocol::BEAM,
-                     beam_tag_value(d_beam_id, d_tx_beam_id, d_rx_beam_id),
-                     alias_pmt());
-        d_pilot_index = 0;
-        d_weights_changed = false;
-    }
-    if (d_gain_stale) {
-        refresh_gain();
-    }
-
-    // Signal: g * pilot, the pilot restarting at the last tag.
-    const size_t pilot_len = d_pilot.size();
+    const uint64_t first = nitems_written(0);
+    const uint64_t end = first + noutput_items;
     int done = 0;
+    // One segment per set of weights: a timed command splits the output at its sample.
     while (done < noutput_items) {
-        const size_t phase = d_pilot_index % pilot_len;
-        const int run = static_cast<int>(
-            std::min<size_t>(pilot_len - phase, static_cast<size_t>(noutput_items - done)));
-        volk_32fc_s32fc_multiply_32fc(out + done, d_pilot.data() + phase, d_gain, run);
-        done += run;
-        d_pilot_index += run;
-    }
-
-    if (d_noise_variance_w > 0.0f) {
-        if (d_noise_buffer.size() < static_cast<size_t>(noutput_items)) {
-            d_noise_buffer.resize(noutput_items);
+        const uint64_t at = first + done;
+        beam_command cmd;
+        bool late = false;
+        while (d_schedule.pop_due(at, cmd, late)) {
+            if (late) {
+                d_logger->warn("beam_cmd for sample {:d} arrived late; applied at {:d}",
+                               cmd.sample,
+                               at);
+            }
+            apply(cmd);
         }
-        d_noise.fill(d_noise_buffer.data(), noutput_items, d_noise_variance_w);
-        volk_32fc_x2_add_32fc(out, out, d_noise_buffer.data(), noutput_items);
+        if (d_weights_changed) {
+            add_item_tag(0,
+                         at,
+                         protocol::BEAM,
+                         beam_tag_value(d_beam_id, d_tx_beam_id, d_rx_beam_id),
+                         alias_pmt());
+            d_pilot_index = 0;
+            d_weights_changed = false;
+        }
+        if (d_gain_stale) {
+            refresh_gain();
+        }
+        const uint64_t next = std::min(d_schedule.next_switch(), end);
+        const int stop = static_cast<int>(next - first);
+        produce(out + done, stop - done);
+        done = stop;
     }
+    d_next_sample = end;
     return noutput_items;
 }
 

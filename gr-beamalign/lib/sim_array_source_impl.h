@@ -61,11 +61,15 @@ private:
     uint64_t d_pilot_index = 0; // pilot position since the last tag
     std::vector<gr_complex> d_noise_buffer;
     bad_input_log d_bad;
+    beam_schedule d_schedule;
+    uint64_t d_next_sample = 0; // the next sample work() produces (read by handlers)
 
     void handle_beam_cmd(const pmt::pmt_t& msg);
     void handle_channel(const pmt::pmt_t& msg);
     void publish_channel(const std::vector<path>* paths);
     void refresh_gain();
+    void apply(const beam_command& cmd);
+    void produce(gr_complex* out, int count);
 };
 
 } // namespace beamalign

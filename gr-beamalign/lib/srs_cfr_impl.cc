@@ -29,31 +29,32 @@ public:
                  int comb_offset,
                  const std::vector<gr_complex>& sequence,
                  int num_subcarriers)
-        : gr::block("srs_cfr",
-                    gr::io_signature::make(std::max(num_antennas, 1),
-                                           std::max(num_antennas, 1),
-                                           sizeof(gr_complex)),
-                    gr::io_signature::make(1,
-                                           1,
-                                           sizeof(gr_complex) * std::max(num_antennas, 1) *
-                                               std::max(num_subcarriers, 1))),
-          d_m(num_antennas),
-          d_n(fft_size),
-          d_cp(cp_len),
-          d_k(num_subcarriers),
-          d_fft(std::max(fft_size, 1), 1)
+        : gr::block(
+              "srs_cfr",
+              gr::io_signature::make(std::max(num_antennas, 1),
+                                     std::max(num_antennas, 1),
+                                     sizeof(gr_complex)),
+              gr::io_signature::make(1,
+                                     1,
+                                     sizeof(gr_complex) * std::max(num_antennas, 1) *
+                                         std::max(num_subcarriers, 1)))
+        , d_m(num_antennas)
+        , d_n(fft_size)
+        , d_cp(cp_len)
+        , d_k(num_subcarriers)
+        , d_fft(std::max(fft_size, 1), 1)
     {
         const int length = static_cast<int>(sequence.size());
-        if (num_antennas < 1 || fft_size < 2 || cp_len < 0 || comb < 1 || comb_offset < 0 ||
-            comb_offset >= comb) {
+        if (num_antennas < 1 || fft_size < 2 || cp_len < 0 || comb < 1 ||
+            comb_offset < 0 || comb_offset >= comb) {
             throw std::invalid_argument("srs_cfr: need num_antennas >= 1, fft_size >= 2, "
                                         "cp_len >= 0, 0 <= comb_offset < comb");
         }
         if (length < 1 || comb * length > fft_size) {
-            throw std::invalid_argument("srs_cfr: the sequence (" + std::to_string(length) +
-                                        " symbols every " + std::to_string(comb) +
-                                        " subcarriers) must fit in fft_size " +
-                                        std::to_string(fft_size));
+            throw std::invalid_argument(
+                "srs_cfr: the sequence (" + std::to_string(length) + " symbols every " +
+                std::to_string(comb) + " subcarriers) must fit in fft_size " +
+                std::to_string(fft_size));
         }
         if (num_subcarriers < 1 || num_subcarriers > length) {
             throw std::invalid_argument("srs_cfr: num_subcarriers must be in 1.." +
@@ -61,13 +62,15 @@ public:
         }
         for (int j = 0; j < d_k; ++j) {
             // K of the L SRS subcarriers, evenly spread (the middle one when K = 1).
-            const int i = d_k == 1 ? length / 2
-                                   : static_cast<int>(std::lround(
-                                         static_cast<double>(j) * (length - 1) / (d_k - 1)));
+            const int i = d_k == 1
+                              ? length / 2
+                              : static_cast<int>(std::lround(static_cast<double>(j) *
+                                                             (length - 1) / (d_k - 1)));
             const gr_complex x = sequence[i];
             if (!(std::abs(x) > 0.0f) || !std::isfinite(std::abs(x))) {
-                throw std::invalid_argument("srs_cfr: sequence symbols must be finite and "
-                                            "non-zero");
+                throw std::invalid_argument(
+                    "srs_cfr: sequence symbols must be finite and "
+                    "non-zero");
             }
             d_bins.push_back(srs_bin(fft_size, comb, comb_offset, length, i));
             d_inverse.push_back(1.0f / x);
@@ -99,7 +102,8 @@ public:
         for (int s = 0; s < available; ++s) {
             bool finite = true;
             for (int m = 0; m < d_m && finite; ++m) {
-                const auto* x = static_cast<const gr_complex*>(input_items[m]) + s * symbol;
+                const auto* x =
+                    static_cast<const gr_complex*>(input_items[m]) + s * symbol;
                 for (int n = 0; n < symbol; ++n) {
                     if (!std::isfinite(x[n].real()) || !std::isfinite(x[n].imag())) {
                         finite = false;

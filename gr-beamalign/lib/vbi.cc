@@ -77,8 +77,10 @@ void grid_step(const hybrid_sensing& sensing,
     const double f0 = -r.squaredNorm();
     Eigen::VectorXd g_h(count), g_v(count);
     for (int i = 0; i < count; ++i) {
-        g_h[i] = 2.0 * std::real(std::conj(x_support[i]) * d_h.col(i).dot(r)) * bounds.scale_h;
-        g_v[i] = 2.0 * std::real(std::conj(x_support[i]) * d_v.col(i).dot(r)) * bounds.scale_v;
+        g_h[i] =
+            2.0 * std::real(std::conj(x_support[i]) * d_h.col(i).dot(r)) * bounds.scale_h;
+        g_v[i] =
+            2.0 * std::real(std::conj(x_support[i]) * d_v.col(i).dot(r)) * bounds.scale_v;
     }
     const double largest = std::max(g_h.cwiseAbs().maxCoeff(), g_v.cwiseAbs().maxCoeff());
     if (!(largest > 0.0)) {
@@ -148,17 +150,18 @@ public:
         mu = d_inv.asDiagonal() * (phi.adjoint() * chol.solve(y));
         const Eigen::MatrixXcd c_inv_phi = chol.solve(phi);
         for (int k = 0; k < n; ++k) {
-            var[k] = d_inv[k] - d_inv[k] * d_inv[k] * std::real(phi.col(k).dot(c_inv_phi.col(k)));
+            var[k] = d_inv[k] -
+                     d_inv[k] * d_inv[k] * std::real(phi.col(k).dot(c_inv_phi.col(k)));
         }
         r = y - phi * mu;
-        const double trace = std::real(coupling.trace() - (coupling * chol.solve(coupling)).trace());
+        const double trace =
+            std::real(coupling.trace() - (coupling * chol.solve(coupling)).trace());
         return trace;
     }
 
     // The grid of the strongest atoms moves.
-    std::vector<int> moving(const Eigen::VectorXd& power,
-                            int size,
-                            const std::vector<int>&) const override
+    std::vector<int>
+    moving(const Eigen::VectorXd& power, int size, const std::vector<int>&) const override
     {
         return top_indices(power, size);
     }
@@ -236,9 +239,8 @@ public:
 
     // Every support atom moves: weak paths below the activity threshold need their grid
     // refined as much as strong ones.
-    std::vector<int> moving(const Eigen::VectorXd&,
-                            int,
-                            const std::vector<int>& support) const override
+    std::vector<int>
+    moving(const Eigen::VectorXd&, int, const std::vector<int>& support) const override
     {
         return support;
     }
@@ -288,7 +290,8 @@ void check_problem(const hybrid_sensing& sensing,
                                     std::to_string(sensing.rows()) + " RF chains");
     }
     if (u_h.size() != u_v.size() || u_h.size() < 1) {
-        throw std::invalid_argument(who + ": u_h and u_v must be non-empty and equally long");
+        throw std::invalid_argument(who +
+                                    ": u_h and u_v must be non-empty and equally long");
     }
     if (!y.allFinite() || !u_h.allFinite() || !u_v.allFinite()) {
         throw std::invalid_argument(who + ": y and the grid must be finite");
@@ -298,8 +301,9 @@ void check_problem(const hybrid_sensing& sensing,
     }
     if (options.sparsity < 1 || options.extra < 0 || options.iterations < 1 ||
         options.grid_steps < 0 || !(options.reach >= 0.0)) {
-        throw std::invalid_argument(who + ": need sparsity >= 1, extra >= 0, iterations >= 1, "
-                                          "grid_steps >= 0, reach >= 0");
+        throw std::invalid_argument(who +
+                                    ": need sparsity >= 1, extra >= 0, iterations >= 1, "
+                                    "grid_steps >= 0, reach >= 0");
     }
 }
 
@@ -309,22 +313,22 @@ void check_columns(const hybrid_sensing& sensing,
                    const char* name)
 {
     if (phi && (phi->rows() != sensing.rows() || phi->cols() != u_h.size())) {
-        throw std::invalid_argument(std::string(name) + ": phi must be " +
-                                    std::to_string(sensing.rows()) + " x " +
-                                    std::to_string(u_h.size()) + " (RF chains x grid atoms)");
+        throw std::invalid_argument(
+            std::string(name) + ": phi must be " + std::to_string(sensing.rows()) +
+            " x " + std::to_string(u_h.size()) + " (RF chains x grid atoms)");
     }
 }
 
 vbi_estimate vbi_loop(const hybrid_sensing& sensing,
-                 const Eigen::Ref<const Eigen::VectorXcd>& y,
-                 const Eigen::Ref<const Eigen::VectorXd>& u_h0,
-                 const Eigen::Ref<const Eigen::VectorXd>& u_v0,
-                 double step_h,
-                 double step_v,
-                 const vbi_options& options,
-                 const posterior_step& step,
-                 const Eigen::VectorXcd* warm_start,
-                 Eigen::MatrixXcd phi)
+                      const Eigen::Ref<const Eigen::VectorXcd>& y,
+                      const Eigen::Ref<const Eigen::VectorXd>& u_h0,
+                      const Eigen::Ref<const Eigen::VectorXd>& u_v0,
+                      double step_h,
+                      double step_v,
+                      const vbi_options& options,
+                      const posterior_step& step,
+                      const Eigen::VectorXcd* warm_start,
+                      Eigen::MatrixXcd phi)
 {
     const int m = sensing.rows();
     const int n = static_cast<int>(u_h0.size());
@@ -336,15 +340,19 @@ vbi_estimate vbi_loop(const hybrid_sensing& sensing,
     if (!(energy > 0.0)) {
         return out; // nothing received: the zero channel
     }
-    const grid_bounds bounds{ u_h0,         u_v0,
-                              step_h / 2,   step_v / 2,
-                              options.reach * step_h, options.reach * step_v,
+    const grid_bounds bounds{ u_h0,
+                              u_v0,
+                              step_h / 2,
+                              step_v / 2,
+                              options.reach * step_h,
+                              options.reach * step_v,
                               std::max(0.25, options.reach / 2) };
     if (phi.size() == 0) {
         phi = sensing.columns(out.u_h, out.u_v);
     }
     Eigen::VectorXd norms2 = phi.colwise().squaredNorm().transpose();
-    const int size = std::min({ options.sparsity + options.extra, std::max(1, m / 2), n });
+    const int size =
+        std::min({ options.sparsity + options.extra, std::max(1, m / 2), n });
     const double p_on = energy / (options.sparsity * norms2.mean());
     const double inactive_scale = step.inactive_scale(m, n);
     const double a = 1.0, a_bar = 1.0, b = p_on,
@@ -360,8 +368,8 @@ vbi_estimate vbi_loop(const hybrid_sensing& sensing,
     for (int k = 0; k < n; ++k) {
         correlation[k] = norms2[k] > 0 ? correlation[k] / std::sqrt(norms2[k]) : 0.0;
     }
-    std::vector<int> support =
-        top_indices(warm_start ? Eigen::VectorXd(warm_start->cwiseAbs()) : correlation, size);
+    std::vector<int> support = top_indices(
+        warm_start ? Eigen::VectorXd(warm_start->cwiseAbs()) : correlation, size);
     Eigen::VectorXd pi = Eigen::VectorXd::Constant(n, rate);
     for (int k : support) {
         pi[k] = 0.5;
@@ -402,7 +410,15 @@ vbi_estimate vbi_loop(const hybrid_sensing& sensing,
             }
             const Eigen::VectorXcd r0 = step.grid_residual(y, phi, mu, on);
             for (int s = 0; s < options.grid_steps && !moving.empty(); ++s) {
-                grid_step(sensing, r0, x_moving, moving, bounds, out.u_h, out.u_v, phi, norms2,
+                grid_step(sensing,
+                          r0,
+                          x_moving,
+                          moving,
+                          bounds,
+                          out.u_h,
+                          out.u_v,
+                          phi,
+                          norms2,
                           first_move);
             }
         }
@@ -437,9 +453,16 @@ vbi_estimate sc_vbi(const hybrid_sensing& sensing,
 {
     detail::check_problem(sensing, y, u_h, u_v, step_h, step_v, options, "sc_vbi");
     detail::check_columns(sensing, u_h, phi, "sc_vbi");
-    return detail::vbi_loop(sensing, y, u_h, u_v, step_h, step_v, options,
-                            detail::support_restricted_posterior(), nullptr,
-               phi ? Eigen::MatrixXcd(*phi) : Eigen::MatrixXcd());
+    return detail::vbi_loop(sensing,
+                            y,
+                            u_h,
+                            u_v,
+                            step_h,
+                            step_v,
+                            options,
+                            detail::support_restricted_posterior(),
+                            nullptr,
+                            phi ? Eigen::MatrixXcd(*phi) : Eigen::MatrixXcd());
 }
 
 vbi_estimate turbo_vbi(const hybrid_sensing& sensing,
@@ -453,9 +476,16 @@ vbi_estimate turbo_vbi(const hybrid_sensing& sensing,
 {
     detail::check_problem(sensing, y, u_h, u_v, step_h, step_v, options, "turbo_vbi");
     detail::check_columns(sensing, u_h, phi, "turbo_vbi");
-    return detail::vbi_loop(sensing, y, u_h, u_v, step_h, step_v, options,
-                            detail::full_posterior(), nullptr,
-               phi ? Eigen::MatrixXcd(*phi) : Eigen::MatrixXcd());
+    return detail::vbi_loop(sensing,
+                            y,
+                            u_h,
+                            u_v,
+                            step_h,
+                            step_v,
+                            options,
+                            detail::full_posterior(),
+                            nullptr,
+                            phi ? Eigen::MatrixXcd(*phi) : Eigen::MatrixXcd());
 }
 
 } // namespace beamalign

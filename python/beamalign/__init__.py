@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """gr-beamalign: beam management and array signal processing for GNU Radio.
 
 Blocks (from gnuradio import beamalign):

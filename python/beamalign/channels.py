@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Saleh-Valenzuela multipath channels (seed 000 eq. 2, Sec. V-A).
 
 H = sum_l g_l a(Nr, u_rx,l) a(Nt, u_tx,l)^H with ||H||_F = 1. Channels are kept as

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Beam codebooks (SPEC section 4, seed 000 eq. 5).
 
 Every codebook is an array of shape (K, N): row p is the weight vector of beam p.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Versioned files written atomically (SPEC section 8).
 
 A crash or kill during a write leaves either the old file or the new one, never a

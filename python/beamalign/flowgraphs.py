@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Flowgraphs the command line runs (the same ones the GRC examples build)."""
 import numpy as np
 import pmt

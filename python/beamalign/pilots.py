@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Pilot sequences for beam measurements."""
 import numpy as np
 

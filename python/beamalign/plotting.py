@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Figures of the experiments: headless matplotlib, one way to open and save them."""
 
 

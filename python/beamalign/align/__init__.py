@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Beam search strategies (seed 000) and their measurement model.
 
 A strategy is a generator over a batch of B trials: it yields a Probe (the beam pairs

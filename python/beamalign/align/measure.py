@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The measurement model of SPEC section 4, drawn directly for vectorised benchmarks.
 
 One measurement is one pilot of `dwell` samples correlated in an rsrp_meter, which

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What a strategy asks to measure, and what it finally chooses."""
 from dataclasses import dataclass, field
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Online self-calibration of element phase and position errors (seed 000, Alg. 2).
 
 Each alignment already measures four final-layer beams per side and QSSR-Net's angle.

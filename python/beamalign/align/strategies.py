@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Exhaustive, binary hierarchical and QSSR beam search (seed 000, Sec. III).
 
 The Tx side is searched first with a single active Rx antenna (unit weight), then the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Array geometry, steering vectors and hardware impairments (no GNU Radio needed)."""
 from .calibration import Calibration, load_calibration, save_calibration
 from .geometry import ula_positions, ula_steering, upa_positions, upa_steering

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Calibration files: per-element phase and position corrections of one array side.
 
 Versioned JSON, written atomically (temporary file, fsync, rename), so killing a writer

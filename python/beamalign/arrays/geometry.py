@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """ULA and UPA geometry and steering vectors (SPEC section 4).
 
 Positions are in wavelengths; angles are normalised u = sin(angle). With

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Hardware impairments as composable objects that can be sampled, saved and loaded.
 
 - ElementImpairment: per-element phase errors and position errors (seed 000 eq. 11-14):

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Beam alignment experiments of seed 000 (Fig. 6): mean received power vs SNR.
 
 Every method sees the same channels; each draws its own measurement noise. Power is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Seed 004 experiments: NMSE of hybrid-beamforming channel estimation against SNR and
 path count for the beam designs (Figs. 8-9) and the estimators (Figs. 10-11, Table I).
 

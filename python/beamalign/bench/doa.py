@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Direction-finding experiments of seed 003: coarray DBF, SCG, MUSIC, root-MUSIC, the
 data-driven CNN and MoD-DNN (shipped weights, trained for the array profile of --seed 0),
 and the CRB."""

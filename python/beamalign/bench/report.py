@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Benchmark JSON (SPEC section 7): experiment, params, rows, wall_s."""
 import time
 

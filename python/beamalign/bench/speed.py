@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """`beamalign bench speed`: throughput of the C++ blocks, and the RSRP meter against
 the stock GNU Radio chain complex_to_mag_squared -> integrate_ff doing the same job
 (one power per dwell of `dwell` samples, fed by the same tagged source). The meter is

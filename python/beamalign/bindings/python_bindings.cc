@@ -64,7 +64,9 @@ Args:
              py::arg("seed") = 0)
         .def("set_snr_db", &sim_array_source::set_snr_db, py::arg("snr_db"))
         .def("snr_db", &sim_array_source::snr_db)
-        .def("channel", &sim_array_source::channel, "The channel in force, row-major Nr x Nt.")
+        .def("channel",
+             &sim_array_source::channel,
+             "The channel in force, row-major Nr x Nt.")
         .def("malformed_messages", &sim_array_source::malformed_messages);
 
     py::class_<beam_combiner,
@@ -161,14 +163,17 @@ Returns:
 
     m.def(
         "omp",
-        [](const Eigen::MatrixXcd& phi, const Eigen::VectorXcd& y, int max_atoms,
+        [](const Eigen::MatrixXcd& phi,
+           const Eigen::VectorXcd& y,
+           int max_atoms,
            double stop_energy) {
             sparse_estimate result;
             {
                 py::gil_scoped_release release; // estimators may run in parallel threads
                 result = omp(phi, y, max_atoms, stop_energy);
             }
-            return py::make_tuple(result.support, result.coefficients, result.residual_energy);
+            return py::make_tuple(
+                result.support, result.coefficients, result.residual_energy);
         },
         py::arg("phi"),
         py::arg("y"),
@@ -197,13 +202,21 @@ weights whose conjugates are weights_conj[k] (M x m).
              py::arg("weights_conj"))
         .def("rows", &hybrid_sensing::rows)
         .def("subset", &hybrid_sensing::subset, py::arg("chains"))
-        .def("columns", &hybrid_sensing::columns, py::arg("u_h"), py::arg("u_v"),
+        .def("columns",
+             &hybrid_sensing::columns,
+             py::arg("u_h"),
+             py::arg("u_v"),
              "Sensing columns of the directions (u_h[n], u_v[n]), M x len(u_h).");
 
     py::class_<vbi_options>(m, "vbi_options", "Settings of the VBI estimators.")
-        .def(py::init([](int sparsity, int extra, int iterations, int grid_steps,
-                         double tolerance, double reach) {
-                 return vbi_options{ sparsity, extra, iterations, grid_steps, tolerance, reach };
+        .def(py::init([](int sparsity,
+                         int extra,
+                         int iterations,
+                         int grid_steps,
+                         double tolerance,
+                         double reach) {
+                 return vbi_options{ sparsity,   extra,     iterations,
+                                     grid_steps, tolerance, reach };
              }),
              py::arg("sparsity") = 4,
              py::arg("extra") = 4,
@@ -239,7 +252,8 @@ Args:
 Returns:
     vbi_estimate (x, u_h, u_v, support, noise_precision, iterations)
 )doc";
-    // A kept sensing matrix arrives as an F-ordered complex128 array (copied once if not).
+    // A kept sensing matrix arrives as an F-ordered complex128 array (copied once if
+    // not).
     using columns_array =
         py::array_t<std::complex<double>, py::array::f_style | py::array::forcecast>;
     using maybe_columns = std::optional<columns_array>;
@@ -249,8 +263,8 @@ Returns:
             if (phi->ndim() != 2) {
                 throw std::invalid_argument("phi must be a 2-D matrix");
             }
-            view.emplace(Eigen::Map<const Eigen::MatrixXcd>(phi->data(), phi->shape(0),
-                                                            phi->shape(1)));
+            view.emplace(Eigen::Map<const Eigen::MatrixXcd>(
+                phi->data(), phi->shape(0), phi->shape(1)));
         }
         return view;
     };
@@ -258,37 +272,79 @@ Returns:
          { std::make_pair("sc_vbi", &sc_vbi), std::make_pair("turbo_vbi", &turbo_vbi) }) {
         m.def(
             name,
-            [estimator = estimator, columns_view](
-                const hybrid_sensing& sensing, const Eigen::VectorXcd& y,
-                const Eigen::VectorXd& u_h, const Eigen::VectorXd& u_v, double step_h,
-                double step_v, const vbi_options& options, const maybe_columns& phi) {
+            [estimator = estimator, columns_view](const hybrid_sensing& sensing,
+                                                  const Eigen::VectorXcd& y,
+                                                  const Eigen::VectorXd& u_h,
+                                                  const Eigen::VectorXd& u_v,
+                                                  double step_h,
+                                                  double step_v,
+                                                  const vbi_options& options,
+                                                  const maybe_columns& phi) {
                 const auto view = columns_view(phi);
                 py::gil_scoped_release release;
-                return estimator(sensing, y, u_h, u_v, step_h, step_v, options,
+                return estimator(sensing,
+                                 y,
+                                 u_h,
+                                 u_v,
+                                 step_h,
+                                 step_v,
+                                 options,
                                  view ? &*view : nullptr);
             },
-            py::arg("sensing"), py::arg("y"), py::arg("u_h"), py::arg("u_v"),
-            py::arg("step_h"), py::arg("step_v"), py::arg("options") = vbi_options(),
-            py::arg("phi") = py::none(), vbi_doc);
+            py::arg("sensing"),
+            py::arg("y"),
+            py::arg("u_h"),
+            py::arg("u_v"),
+            py::arg("step_h"),
+            py::arg("step_v"),
+            py::arg("options") = vbi_options(),
+            py::arg("phi") = py::none(),
+            vbi_doc);
     }
     m.def(
         "gw_sc_vbi",
-        [columns_view](const hybrid_sensing& sensing, const Eigen::VectorXcd& y, const Eigen::VectorXd& u_h,
-           const Eigen::VectorXd& u_v, double step_h, double step_v,
-           const std::vector<std::vector<int>>& group_chains,
-           const std::vector<std::vector<int>>& group_atoms, const vbi_options& group_options,
-           const vbi_options& joint_options, int threads, int candidates,
-           const maybe_columns& phi) {
+        [columns_view](const hybrid_sensing& sensing,
+                       const Eigen::VectorXcd& y,
+                       const Eigen::VectorXd& u_h,
+                       const Eigen::VectorXd& u_v,
+                       double step_h,
+                       double step_v,
+                       const std::vector<std::vector<int>>& group_chains,
+                       const std::vector<std::vector<int>>& group_atoms,
+                       const vbi_options& group_options,
+                       const vbi_options& joint_options,
+                       int threads,
+                       int candidates,
+                       const maybe_columns& phi) {
             const auto view = columns_view(phi);
             py::gil_scoped_release release;
-            return gw_sc_vbi(sensing, y, u_h, u_v, step_h, step_v, group_chains, group_atoms,
-                             group_options, joint_options, threads, candidates,
+            return gw_sc_vbi(sensing,
+                             y,
+                             u_h,
+                             u_v,
+                             step_h,
+                             step_v,
+                             group_chains,
+                             group_atoms,
+                             group_options,
+                             joint_options,
+                             threads,
+                             candidates,
                              view ? &*view : nullptr);
         },
-        py::arg("sensing"), py::arg("y"), py::arg("u_h"), py::arg("u_v"), py::arg("step_h"),
-        py::arg("step_v"), py::arg("group_chains"), py::arg("group_atoms"),
-        py::arg("group_options"), py::arg("joint_options"), py::arg("threads") = 1,
-        py::arg("candidates") = 4, py::arg("phi") = py::none(),
+        py::arg("sensing"),
+        py::arg("y"),
+        py::arg("u_h"),
+        py::arg("u_v"),
+        py::arg("step_h"),
+        py::arg("step_v"),
+        py::arg("group_chains"),
+        py::arg("group_atoms"),
+        py::arg("group_options"),
+        py::arg("joint_options"),
+        py::arg("threads") = 1,
+        py::arg("candidates") = 4,
+        py::arg("phi") = py::none(),
         R"doc(
 GW-SC-VBI (seed 004 Sec. V-C): SC-VBI per group (its RF chains, its sub-interval's grid
 atoms; groups on `threads` threads), then a joint SC-VBI over the union of the group
@@ -301,20 +357,24 @@ Coarray spatial spectrum and sparse reconstruction of seed 003 for an M-element
 half-wavelength ULA on a grid of angles (degrees). P = A~^H A~ is applied through the
 2M-1 lags, never formed.
 )doc")
-        .def(py::init<int, const std::vector<double>&>(), py::arg("num_antennas"),
+        .def(py::init<int, const std::vector<double>&>(),
+             py::arg("num_antennas"),
              py::arg("grid_deg"))
         .def_property_readonly("num_antennas", &coarray_solver::num_antennas)
         .def_property_readonly("grid_size", &coarray_solver::grid_size)
-        .def_property_readonly("p_norm", &coarray_solver::p_norm, "Largest eigenvalue of P.")
+        .def_property_readonly(
+            "p_norm", &coarray_solver::p_norm, "Largest eigenvalue of P.")
         .def(
             "dbf",
             [](const coarray_solver& self,
-               py::array_t<std::complex<double>, py::array::c_style | py::array::forcecast> r,
+               py::array_t<std::complex<double>,
+                           py::array::c_style | py::array::forcecast> r,
                bool remove_noise) {
                 const int m = self.num_antennas();
                 if (r.ndim() != 2 || r.shape(0) != m || r.shape(1) != m) {
-                    throw std::invalid_argument("dbf: covariance must be " + std::to_string(m) +
-                                                " x " + std::to_string(m));
+                    throw std::invalid_argument("dbf: covariance must be " +
+                                                std::to_string(m) + " x " +
+                                                std::to_string(m));
                 }
                 return self.dbf(r.data(), remove_noise);
             },
@@ -323,8 +383,8 @@ half-wavelength ULA on a grid of angles (degrees). P = A~^H A~ is applied throug
             "Coarray DBF spectrum A~^H vec(R); remove_noise first takes out sigma^2 I, "
             "sigma^2 = the smallest eigenvalue of R.")
         .def("apply_p",
-             static_cast<Eigen::VectorXd (coarray_solver::*)(const Eigen::VectorXd&) const>(
-                 &coarray_solver::apply_p),
+             static_cast<Eigen::VectorXd (coarray_solver::*)(const Eigen::VectorXd&)
+                             const>(&coarray_solver::apply_p),
              py::arg("x"),
              "P x without forming P.")
         .def("reconstruct",
@@ -364,7 +424,8 @@ a float vector on the grid normalised to peak 1, and a `doa` message per vector
              py::arg("iterations") = 150)
         .def("dropped_vectors", &coarray_spectrum::dropped_vectors);
 
-    py::class_<srs_cfr, gr::block, gr::basic_block, std::shared_ptr<srs_cfr>>(m, "srs_cfr",
+    py::class_<srs_cfr, gr::block, gr::basic_block, std::shared_ptr<srs_cfr>>(m,
+                                                                              "srs_cfr",
                                                                               R"doc(
 CFR snapshots from M antenna streams of SRS-like OFDM symbols (seed 003): per symbol and
 antenna, CP removal, FFT, LS estimate on the SRS subcarriers, K of them evenly spaced.
@@ -380,11 +441,17 @@ samples are dropped and counted.
              py::arg("comb_offset"),
              py::arg("sequence"),
              py::arg("num_subcarriers"))
-        .def_static("srs_bin", &srs_cfr::srs_bin, py::arg("fft_size"), py::arg("comb"),
-                    py::arg("comb_offset"), py::arg("length"), py::arg("i"))
+        .def_static("srs_bin",
+                    &srs_cfr::srs_bin,
+                    py::arg("fft_size"),
+                    py::arg("comb"),
+                    py::arg("comb_offset"),
+                    py::arg("length"),
+                    py::arg("i"))
         .def("dropped_symbols", &srs_cfr::dropped_symbols);
 
-    py::class_<gaussian_noise>(m, "gaussian_noise", "Complex white Gaussian noise (C++ kernel).")
+    py::class_<gaussian_noise>(
+        m, "gaussian_noise", "Complex white Gaussian noise (C++ kernel).")
         .def(py::init<uint64_t>(), py::arg("seed"))
         .def(
             "draw",

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Closed-loop beam alignment controller: a thin adapter over beamalign.align.
 
 The strategy's generator is driven one measurement at a time from message handlers:

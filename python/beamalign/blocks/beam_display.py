@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Turns alignment messages into vectors for Qt GUI sinks (a display adapter only)."""
 import threading
 import time

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Calibration files into running blocks (the checks live in arrays.calibration)."""
 from ..arrays.calibration import load_calibration
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Hybrid-beamforming channel estimation in a flowgraph (seed 004): a simulated
 partially-connected array and the estimator block, thin adapters over beamalign.chanest.
 

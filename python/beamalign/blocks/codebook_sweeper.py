@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Closed-loop codebook sweep: one beam_cmd per codeword, one rsrp per dwell."""
 import threading
 

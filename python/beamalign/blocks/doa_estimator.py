@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Direction finding on CFR snapshot vectors: a thin adapter over beamalign.doa."""
 import collections
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Keeps the messages it receives, as Python dicts, for scripts and tests."""
 import threading
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Building and reading the PMT messages of the flowgraph protocol (SPEC section 5)."""
 import numpy as np
 import pmt

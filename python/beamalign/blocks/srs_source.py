@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Simulated M-antenna receiver of uplink SRS symbols: a thin adapter over doa.srs."""
 import numpy as np
 from gnuradio import gr

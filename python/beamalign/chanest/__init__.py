@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Hybrid-beamforming channel estimation (seed 004): beam design and antenna grouping,
 the partially-connected array, and the OMP / SC-VBI / GW-SC-VBI / Turbo-VBI estimators."""
 from .beams import chirp_beam, gs_narrow_beam, isl, pattern, srl

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Beam design of seed 004 (docs/algorithms.md, beam design): group-wise narrow beams by
 Gerchberg-Saxton, the integrated sidelobe level (ISL) and the statistical resolution
 limit (SRL) of a group of antennas.

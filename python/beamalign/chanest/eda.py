@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Antenna grouping by an estimation-of-distribution algorithm (UMDA, seed 004 Sec. IV).
 
 Each of N antennas (integer positions) goes to one of G groups. The model P (N x G, rows

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Channel estimators of seed 004 for the partially-connected array, one interface over
 the C++ kernels: OMP, SC-VBI, GW-SC-VBI and Turbo-VBI.
 

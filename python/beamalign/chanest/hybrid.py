@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Partially-connected hybrid array of seed 004 and its one-pilot observation.
 
 A UPA of nx (horizontal) x nz (vertical) half-wavelength elements; each RF chain drives

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Sparse Bayesian channel estimation on a dynamic angle grid (seed 004 Sec. V,
 docs/algorithms.md, channel estimation): the sensing model of the partially-connected array and a plain
 NumPy reference of SC-VBI that the C++ estimators are tested against.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Direction finding (seed 003): covariance, coarray spectrum, sparse reconstruction."""
 from .coarray import (
                       DEFAULT_GRID_DEG,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Coarray spatial spectrum and its sparse reconstruction (seed 003, Sec. 3.2 and 4.2).
 
 The hot parts are C++ (beamalign_python.coarray_solver); scg_reference is the same

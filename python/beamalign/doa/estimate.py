@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """One AoA estimate per M x K snapshot set, by any of the methods the blocks and the
 benches share."""
 import numpy as np

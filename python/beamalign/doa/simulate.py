@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """CFR snapshots of one source on an M-element ULA (seed 003 eq. 7 and 34).
 
 h(k) = (rho-scaled angle-dependent phase error of each antenna at subcarrier k)

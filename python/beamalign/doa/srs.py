@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Uplink SRS-like OFDM symbols at an M-antenna ULA (seed 003's measurement set-up).
 
 A Zadoff-Chu sequence X on a comb (SRS symbol i on subcarrier comb_offset + comb (i - L/2),

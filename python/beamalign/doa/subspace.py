@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Subspace baselines and the bound (docs/algorithms.md, direction finding)."""
 import numpy as np
 

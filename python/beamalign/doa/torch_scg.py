@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The SCG reconstruction as a Torch function, so a calibrator in front of it trains end
 to end (MoDL-SSR, seed 003 Sec. 4): the same accelerated proximal-gradient iterations as
 the C++ coarray_solver.reconstruct, unrolled, batched and differentiable.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Chamber calibration run: the angle-dependent phase errors of seed 003 Fig. 1b.
 
 At each turntable angle the array's per-element, per-subcarrier response to a reference

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Turntable positioners for chamber calibration runs.
 
 TCP protocol (one ASCII line each way, '\\n'-terminated, angles in degrees):

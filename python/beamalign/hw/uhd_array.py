@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """USRP arrays: an N-channel uhd.usrp_source feeding beam_combiner."""
 from gnuradio import blocks, gr
 

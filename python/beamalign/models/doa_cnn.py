@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The purely data-driven DoA baseline of seed 003: a CNN regressor on the covariance.
 
 Input: the sample covariance of the M x K CFR snapshots, divided by its trace, as two

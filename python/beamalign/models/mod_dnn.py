@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """MoD-DNN (seed 003): frequency-diverse multi-task autoencoder, coarray spectrum and the
 MoDL-SSR loop of a shared 1-D CNN calibrator and the SCG reconstruction.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """QSSR-Net (seed 000, Sec. III-C): a GRU over the QSSR layer measurements.
 
 Input per layer l: s(l) = [the 4 probed directions, p(l)/max p(l)] (8 values). A 3-layer

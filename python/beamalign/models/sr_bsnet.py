@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """SR-BSNet baseline (seed 000 ref. [14]): beam selection as image super-resolution.
 
 The Nr/4 x Nt/4 power map of wide beams (first N/4 antennas of each side) is normalised

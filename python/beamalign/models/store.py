@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Weight files: `<name>.safetensors` beside `<name>.json` (SPEC sections 3 and 8).
 
 The sidecar records the architecture, the schema version, what the weights were trained

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """`beamalign train doa-cnn`: the data-driven DoA baseline on seed 003's scenario.
 
 One source at an AoA uniform in [-60, 60] deg on an M = 4 ULA, K = 16 subcarrier

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """`beamalign train mod-dnn`: MoD-DNN on seed 003's scenario, in two stages.
 
 Scenario: one source at an AoA uniform in [-60, 60] deg on an M = 4 ULA, K = 16

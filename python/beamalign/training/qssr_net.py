@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """`beamalign train qssr-net`: joint training of the Tx and Rx networks (seed 000 III-C).
 
 Scenario (docs/algorithms.md, beam alignment): Saleh-Valenzuela channels, L = 3, alpha_1 ~ CN(0,1),

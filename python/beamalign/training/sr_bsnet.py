@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """`beamalign train sr-bsnet`: the SR-BSNet baseline on the seed 000 training scenario.
 
 Saleh-Valenzuela channels, L = 3, LoS-dominant, SNR uniform in [5, 30] dB, the 64-sample

@@ -38,7 +38,8 @@ public:
      * \param bits phase-shifter resolution in bits, 0 for unquantised weights
      * \param calibration per-channel complex correction (length N or empty)
      */
-    static sptr make(int num_channels, int bits, const std::vector<gr_complex>& calibration);
+    static sptr
+    make(int num_channels, int bits, const std::vector<gr_complex>& calibration);
 
     virtual void set_calibration(const std::vector<gr_complex>& calibration) = 0;
     virtual void set_bits(int bits) = 0;

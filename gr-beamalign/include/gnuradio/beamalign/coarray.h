@@ -15,7 +15,8 @@ namespace gr {
 namespace beamalign {
 
 /*!
- * \brief Coarray spatial spectrum and the sparse reconstruction of seed 003 (Sec. 3.2, 4.2).
+ * \brief Coarray spatial spectrum and the sparse reconstruction of seed 003
+ * (Sec. 3.2, 4.2).
  *
  * \details For an M-element half-wavelength ULA and a grid of angles theta_l, column l of
  * the coarray manifold A~ is vec(a_l a_l^H); its entries depend only on the lag i - j, so
@@ -35,10 +36,12 @@ public:
     /*!
      * Coarray DBF spectrum A~^H vec(R) of an M x M covariance (row-major). With
      * remove_noise, the noise term sigma^2 vec(I) of y = A~ eta + sigma^2 vec(I) is taken
-     * out first, sigma^2 estimated as R's smallest eigenvalue: it is a flat pedestal under
-     * the whole spectrum that a sparse reconstruction would otherwise explain with spikes.
+     * out first, sigma^2 estimated as R's smallest eigenvalue: it is a flat pedestal
+     * under the whole spectrum that a sparse reconstruction would otherwise explain with
+     * spikes.
      */
-    Eigen::VectorXd dbf(const std::complex<double>* covariance, bool remove_noise = true) const;
+    Eigen::VectorXd dbf(const std::complex<double>* covariance,
+                        bool remove_noise = true) const;
 
     /*! P x without forming P. */
     Eigen::VectorXd apply_p(const Eigen::VectorXd& x) const;
@@ -49,14 +52,16 @@ public:
     double p_norm() const { return d_p_norm; }
 
     /*!
-     * \brief Sparse spectrum reconstruction, the SCG layer's objective (eq. 23) solved stably.
+     * \brief Sparse spectrum reconstruction, the SCG layer's objective (eq. 23) solved
+     * stably.
      *
-     * \details Minimises 1/2 eta^T P eta - eta_i^T eta + lambda/2 ||eta - z||^2 + mu s(eta)
-     * over eta >= 0 (the smooth part's gradient is Algorithm 1's g = (P + lambda I) eta -
-     * (eta_i + lambda z)). The log penalty s is handled by reweighted l1 (weights
-     * 1/(eta/max + eps), `rounds` rounds), each solved by FISTA with `iterations` steps;
-     * the literal sign step inside CG of Algorithm 1 lets the peak wander (docs/algorithms.md,
-     * direction finding). Inputs are scaled by max(eta_i) and the result scaled back.
+     * \details Minimises 1/2 eta^T P eta - eta_i^T eta + lambda/2 ||eta - z||^2 + mu
+     * s(eta) over eta >= 0 (the smooth part's gradient is Algorithm 1's g = (P + lambda
+     * I) eta - (eta_i + lambda z)). The log penalty s is handled by reweighted l1
+     * (weights 1/(eta/max + eps), `rounds` rounds), each solved by FISTA with
+     * `iterations` steps; the literal sign step inside CG of Algorithm 1 lets the peak
+     * wander (docs/algorithms.md, direction finding). Inputs are scaled by max(eta_i) and
+     * the result scaled back.
      */
     Eigen::VectorXd reconstruct(const Eigen::VectorXd& eta_i,
                                 const Eigen::VectorXd& z,
@@ -71,7 +76,8 @@ private:
     // L x 2M: columns cos(pi k sin theta_l) then sin(pi k sin theta_l), k = 0..M-1, so
     // both products with it run along the long grid axis (vectorised dot products/axpys).
     Eigen::MatrixXd d_basis;
-    Eigen::VectorXd d_lag_weight; // 2M: the weight of each lag, for the cos and sin halves
+    Eigen::VectorXd
+        d_lag_weight; // 2M: the weight of each lag, for the cos and sin halves
     double d_p_norm;
 };
 

@@ -18,8 +18,8 @@ namespace beamalign {
  *
  * \details RF chain k sits in UPA column c_k and drives the m vertical elements
  * r_k..r_k+m-1 (half-wavelength grid) with weights w_k, so the sensing column of the
- * direction (u_h, u_v) is phi[k] = exp(j pi c_k u_h) sum_j conj(w_kj) exp(j pi (r_k+j) u_v).
- * Evaluating it costs one pass over the M x m weights, never an N-element response.
+ * direction (u_h, u_v) is phi[k] = exp(j pi c_k u_h) sum_j conj(w_kj) exp(j pi (r_k+j)
+ * u_v). Evaluating it costs one pass over the M x m weights, never an N-element response.
  */
 class BEAMALIGN_API hybrid_sensing
 {
@@ -40,7 +40,8 @@ public:
                             Eigen::Ref<Eigen::VectorXcd> d_h,
                             Eigen::Ref<Eigen::VectorXcd> d_v) const;
     //! Columns of many directions, rows() x u_h.size().
-    Eigen::MatrixXcd columns(const Eigen::VectorXd& u_h, const Eigen::VectorXd& u_v) const;
+    Eigen::MatrixXcd columns(const Eigen::VectorXd& u_h,
+                             const Eigen::VectorXd& u_v) const;
 
 private:
     std::vector<int> d_column, d_row;

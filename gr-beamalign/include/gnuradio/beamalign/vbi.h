@@ -16,12 +16,12 @@ namespace beamalign {
 
 //! Settings of the VBI estimators (docs/algorithms.md, channel estimation).
 struct BEAMALIGN_API vbi_options {
-    int sparsity = 4;     //!< expected number of significant atoms K_hat
-    int extra = 4;        //!< support keeps K_hat + extra atoms (at most M/2)
-    int iterations = 60;  //!< most outer iterations
-    int grid_steps = 1;   //!< Armijo gradient steps of the grid per iteration
+    int sparsity = 4;        //!< expected number of significant atoms K_hat
+    int extra = 4;           //!< support keeps K_hat + extra atoms (at most M/2)
+    int iterations = 60;     //!< most outer iterations
+    int grid_steps = 1;      //!< Armijo gradient steps of the grid per iteration
     double tolerance = 1e-5; //!< stop when ||x - x_prev|| <= tolerance ||x||
-    double reach = 0.5;   //!< each atom stays within reach grid steps of its start
+    double reach = 0.5;      //!< each atom stays within reach grid steps of its start
 };
 
 //! A VBI estimate: posterior means on the (refined) grid and the final support.
@@ -46,14 +46,15 @@ struct BEAMALIGN_API vbi_estimate {
  * \param phi the sensing columns of u_h/u_v when the caller keeps them (the grid and the
  *        beams rarely change between pilots); nullptr computes them
  */
-BEAMALIGN_API vbi_estimate sc_vbi(const hybrid_sensing& sensing,
-                                  const Eigen::Ref<const Eigen::VectorXcd>& y,
-                                  const Eigen::Ref<const Eigen::VectorXd>& u_h,
-                                  const Eigen::Ref<const Eigen::VectorXd>& u_v,
-                                  double step_h,
-                                  double step_v,
-                                  const vbi_options& options,
-                                  const Eigen::Ref<const Eigen::MatrixXcd>* phi = nullptr);
+BEAMALIGN_API vbi_estimate
+sc_vbi(const hybrid_sensing& sensing,
+       const Eigen::Ref<const Eigen::VectorXcd>& y,
+       const Eigen::Ref<const Eigen::VectorXd>& u_h,
+       const Eigen::Ref<const Eigen::VectorXd>& u_v,
+       double step_h,
+       double step_v,
+       const vbi_options& options,
+       const Eigen::Ref<const Eigen::MatrixXcd>* phi = nullptr);
 
 /*!
  * \brief Turbo-VBI: the same model with the full posterior covariance of every atom
@@ -62,14 +63,15 @@ BEAMALIGN_API vbi_estimate sc_vbi(const hybrid_sensing& sensing,
  * The grid of the K_hat + extra strongest atoms is refined as in SC-VBI. The returned
  * support is every atom: the posterior mean of the channel sums them all.
  */
-BEAMALIGN_API vbi_estimate turbo_vbi(const hybrid_sensing& sensing,
-                                     const Eigen::Ref<const Eigen::VectorXcd>& y,
-                                     const Eigen::Ref<const Eigen::VectorXd>& u_h,
-                                     const Eigen::Ref<const Eigen::VectorXd>& u_v,
-                                     double step_h,
-                                     double step_v,
-                                     const vbi_options& options,
-                                     const Eigen::Ref<const Eigen::MatrixXcd>* phi = nullptr);
+BEAMALIGN_API vbi_estimate
+turbo_vbi(const hybrid_sensing& sensing,
+          const Eigen::Ref<const Eigen::VectorXcd>& y,
+          const Eigen::Ref<const Eigen::VectorXd>& u_h,
+          const Eigen::Ref<const Eigen::VectorXd>& u_v,
+          double step_h,
+          double step_v,
+          const vbi_options& options,
+          const Eigen::Ref<const Eigen::MatrixXcd>* phi = nullptr);
 
 /*!
  * \brief GW-SC-VBI (seed 004 Sec. V-C): SC-VBI per group on the group's RF chains and
@@ -84,19 +86,20 @@ BEAMALIGN_API vbi_estimate turbo_vbi(const hybrid_sensing& sensing,
  *        join the union (paths the groups missed)
  * \param phi sensing columns of the whole grid, as for sc_vbi
  */
-BEAMALIGN_API vbi_estimate gw_sc_vbi(const hybrid_sensing& sensing,
-                                     const Eigen::Ref<const Eigen::VectorXcd>& y,
-                                     const Eigen::Ref<const Eigen::VectorXd>& u_h,
-                                     const Eigen::Ref<const Eigen::VectorXd>& u_v,
-                                     double step_h,
-                                     double step_v,
-                                     const std::vector<std::vector<int>>& group_chains,
-                                     const std::vector<std::vector<int>>& group_atoms,
-                                     const vbi_options& group_options,
-                                     const vbi_options& joint_options,
-                                     int threads = 1,
-                                     int candidates = 4,
-                                     const Eigen::Ref<const Eigen::MatrixXcd>* phi = nullptr);
+BEAMALIGN_API vbi_estimate
+gw_sc_vbi(const hybrid_sensing& sensing,
+          const Eigen::Ref<const Eigen::VectorXcd>& y,
+          const Eigen::Ref<const Eigen::VectorXd>& u_h,
+          const Eigen::Ref<const Eigen::VectorXd>& u_v,
+          double step_h,
+          double step_v,
+          const std::vector<std::vector<int>>& group_chains,
+          const std::vector<std::vector<int>>& group_atoms,
+          const vbi_options& group_options,
+          const vbi_options& joint_options,
+          int threads = 1,
+          int candidates = 4,
+          const Eigen::Ref<const Eigen::MatrixXcd>* phi = nullptr);
 
 } // namespace beamalign
 } // namespace gr
