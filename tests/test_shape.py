@@ -124,12 +124,12 @@ def test_repository_documents_itself():
     for name in ("design.md", "protocol.md", "algorithms.md", "extending.md"):
         assert (docs / name).stat().st_size > 1000, name
     assert "docs/" in (SOURCE_DIR / "README.md").read_text()
-    pattern = re.compile(r"ALGORITHMS\.md|shared/|closing note")
+    # Spelled in pieces so that this file does not match its own check.
+    pattern = re.compile("|".join(["ALGORITHMS" + r"\.md", "shared" + "/", "closing" + " note"]))
     for root in ("python", "gr-beamalign", "docs", "tests"):
         for path in (SOURCE_DIR / root).rglob("*"):
             if path.is_file() and path.suffix in (".py", ".cc", ".h", ".md", ".txt"):
-                if path.name != "test_shape.py":
-                    assert not pattern.search(path.read_text()), path
+                assert not pattern.search(path.read_text()), path
     assert not pattern.search((SOURCE_DIR / "README.md").read_text())
 
 

@@ -183,7 +183,8 @@ def build_parser():
     doa.add_argument("--symbols", type=_number(int, 1, 100000), default=10)
 
     run = _command(sub, "bench", commands.run_bench, "run an experiment, write JSON and a PNG")
-    run.add_argument("experiment", choices=list(bench.EXPERIMENTS))
+    run.add_argument("experiment", choices=list(bench.EXPERIMENTS), help="; ".join(
+        f"{name}: {experiment.help}" for name, experiment in bench.EXPERIMENTS.items()))
     run.add_argument("--trials", type=_number(int, 1, 100_000_000),
                      help="Monte Carlo trials (default: the experiment's own)")
     run.add_argument("--samples", type=COUNT, help="samples per flowgraph run (speed)")

@@ -17,7 +17,6 @@ from . import align, chanest, doa, speed
 @dataclass(frozen=True)
 class Experiment:
     run: Callable  # (**options) -> Report
-    trials: Optional[int]  # default trial count (None: the experiment has no trials)
     plot: Optional[Callable] = None  # (report, path) -> None
     summary: Optional[Callable] = None  # (report, print) -> None, lines after the run
     help: str = ""
@@ -25,6 +24,12 @@ class Experiment:
     def accepts(self):
         """The option names the run function takes."""
         return set(inspect.signature(self.run).parameters)
+
+    @property
+    def trials(self):
+        """The default trial count: the run function's own (None: no trials)."""
+        parameter = inspect.signature(self.run).parameters.get("trials")
+        return None if parameter is None else parameter.default
 
 
 def _speed_summary(report, say):
@@ -35,41 +40,41 @@ def _speed_summary(report, say):
 
 
 EXPERIMENTS = {
-    "speed": Experiment(speed.run, None, summary=_speed_summary,
+    "speed": Experiment(speed.run, summary=_speed_summary,
                         help="block throughput on one core"),
-    "align-snr": Experiment(align.align_snr, 200000, align.plot_power,
+    "align-snr": Experiment(align.align_snr, align.plot_power,
                             help="seed 000 Fig. 6: power vs SNR"),
-    "align-nlos": Experiment(align.align_nlos, 200000, align.plot_power,
+    "align-nlos": Experiment(align.align_nlos, align.plot_power,
                              help="seed 000 Fig. 8: power vs SNR, 8 NLoS paths"),
-    "align-antennas": Experiment(align.align_antennas, 50000,
+    "align-antennas": Experiment(align.align_antennas,
                                  partial(align.plot_power, x_name="nt",
                                          xlabel="Tx antennas Nt"),
                                  help="seed 000 Fig. 7: power vs Tx antennas"),
-    "align-error": Experiment(align.align_error, 2000, align.plot_error,
+    "align-error": Experiment(align.align_error, align.plot_error,
                               help="seed 000 Fig. 10: AoA estimates"),
-    "align-impair": Experiment(align.align_impair, 20000, align.plot_power,
+    "align-impair": Experiment(align.align_impair, align.plot_power,
                                help="seed 000 Fig. 11: impaired arrays, self-calibration"),
-    "calibration-epochs": Experiment(align.calibration_epochs, 4000, align.plot_epochs,
+    "calibration-epochs": Experiment(align.calibration_epochs, align.plot_epochs,
                                      help="seed 000 Fig. 12: power vs calibration updates"),
-    "doa-spectrum": Experiment(doa.doa_spectrum, 200, doa.plot_spectrum,
+    "doa-spectrum": Experiment(doa.doa_spectrum, doa.plot_spectrum,
                                help="seed 003 Fig. 1c: beamwidth of DBF, SCG, MoD-DNN"),
-    "doa-snr": Experiment(doa.doa_snr, 500,
+    "doa-snr": Experiment(doa.doa_snr,
                           partial(doa.plot_rmse, x_name="snr_db", xlabel="SNR (dB)"),
                           help="seed 003 Fig. 4: RMSE vs SNR"),
-    "doa-impairment": Experiment(doa.doa_impairment, 500,
+    "doa-impairment": Experiment(doa.doa_impairment,
                                  partial(doa.plot_rmse, x_name="rho",
                                          xlabel="impairment weight rho"),
                                  help="seed 003 Fig. 4g: RMSE vs impairment weight"),
-    "doa-cdf": Experiment(doa.doa_cdf, 500, doa.plot_cdf,
+    "doa-cdf": Experiment(doa.doa_cdf, doa.plot_cdf,
                           help="seed 003 Fig. 5b: error CDF"),
-    "doa-speed": Experiment(doa.doa_speed, 50, help="time per DoA estimate"),
-    "chanest-beams": Experiment(partial(chanest.chanest_beams, x_name="snr_db"), 200,
+    "doa-speed": Experiment(doa.doa_speed, help="time per DoA estimate"),
+    "chanest-beams": Experiment(partial(chanest.chanest_beams, x_name="snr_db"),
                                 chanest.plot, help="seed 004 Fig. 8: beam designs vs SNR"),
-    "chanest-paths": Experiment(partial(chanest.chanest_beams, x_name="paths"), 200,
+    "chanest-paths": Experiment(partial(chanest.chanest_beams, x_name="paths"),
                                 chanest.plot, help="seed 004 Fig. 9: beam designs vs paths"),
-    "chanest-snr": Experiment(partial(chanest.chanest_algorithms, x_name="snr_db"), 200,
+    "chanest-snr": Experiment(partial(chanest.chanest_algorithms, x_name="snr_db"),
                               chanest.plot, help="seed 004 Fig. 10: estimators vs SNR"),
-    "chanest-paths-alg": Experiment(partial(chanest.chanest_algorithms, x_name="paths"), 200,
+    "chanest-paths-alg": Experiment(partial(chanest.chanest_algorithms, x_name="paths"),
                                     chanest.plot,
                                     help="seed 004 Fig. 11: estimators vs paths"),
 }
@@ -87,8 +92,6 @@ def run_experiment(name, options, json_path=None, png_path=None, progress=None):
                     if value is not None and key not in accepted and key != "seed")
     if unused:
         raise ValueError(f"bench {name} does not take --{', --'.join(u.replace('_', '-') for u in unused)}")
-    if experiment.trials is not None and "trials" not in given:
-        given["trials"] = experiment.trials
     report = experiment.run(progress=progress, **given)
     if experiment.summary:
         experiment.summary(report, print)
