@@ -92,6 +92,31 @@ class qa_rsrp_meter(gr_unittest.TestCase):
         self.assertAlmostEqual(msgs[0]["power"] / np.mean(np.abs(good) ** 2), 1.0, places=4)
         self.assertEqual(msgs[0]["nsamples"], 98)
 
+    def test_huge_finite_samples_give_a_finite_power(self):
+        for mode, scale in (("energy", 1e19), ("pilot", 3e17)):
+            self.tb = gr.top_block()
+            y = np.zeros(1000, np.complex128)
+            for start, stop in zip(self.offsets, self.offsets[1:] + [1000]):
+                y[start:stop] = scale * np.resize(self.pilot, stop - start)
+            y = y.astype(np.complex64)
+            meter = beamalign.rsrp_meter(mode, self.pilot, 0, 64, 0.0, False)
+            messages = self.measure(meter, y)
+            self.assertEqual(len(messages), 3)
+            for msg in messages:
+                self.assertTrue(np.isfinite(msg["power"]), (mode, msg["power"]))
+                self.assertAlmostEqual(msg["power"] / scale ** 2, 1.0, places=4)
+            self.assertEqual(meter.dropped_samples(), 0)
+
+    def test_an_all_nan_dwell_is_published_as_incomplete(self):
+        y = self.y.copy()
+        y[400:700] = np.nan  # the second dwell: every sample bad
+        meter = beamalign.rsrp_meter("energy", [], 0, 100, 0.0, False)
+        messages = self.measure(meter, y)
+        self.assertEqual([m["beam_id"] for m in messages], [0, 1, 2])
+        lost = messages[1]
+        self.assertEqual((lost["complete"], lost["nsamples"], lost["power"]), (False, 0, 0.0))
+        self.assertTrue(messages[0]["complete"] and messages[2]["complete"])
+
     def test_power_stream_matches_the_messages(self):
         meter = beamalign.rsrp_meter("pilot", self.pilot, 10, 200, 0.0, False)
         sink = blocks.vector_sink_f()

@@ -97,23 +97,31 @@ void rsrp_meter_impl::start_dwell(const gr::tag_t& tag)
     if (d_publish_messages) {
         d_tag_value = tag.value; // only messages carry the tag's beam ids
     }
-    d_sum = gr_complex(0.0f, 0.0f);
+    d_sum = 0.0;
     d_energy = 0.0;
     d_count = 0;
+    d_seen = 0;
 }
 
 void rsrp_meter_impl::finish_dwell(bool complete)
 {
     d_active = false;
     if (d_count == 0) {
-        return; // nothing measured (dwell cut inside the guard, or all samples bad)
+        // Cut inside the guard: nothing was measured, and nothing is said. Every
+        // sample bad: a controller waits for this dwell, so it hears that it was lost.
+        if (d_seen > 0 && d_publish_messages) {
+            publish(0.0, -std::numeric_limits<double>::infinity(), false);
+        }
+        return;
     }
     const double power = d_pilot_mode ? std::norm(d_sum) / (static_cast<double>(d_count) *
                                                             static_cast<double>(d_count))
                                       : d_energy / static_cast<double>(d_count);
     ++d_dwells;
     if (d_out) {
-        d_out[d_produced++] = static_cast<float>(power);
+        // The stream is float: a power beyond its range saturates instead of being inf.
+        d_out[d_produced++] = static_cast<float>(
+            std::min(power, double(std::numeric_limits<float>::max())));
     }
     if (!d_publish_messages) {
         return;
@@ -123,6 +131,11 @@ void rsrp_meter_impl::finish_dwell(bool complete)
     if (d_clamp_quantise) {
         dbm = std::round(std::clamp(dbm, double(CLAMP_LOW_DBM), double(CLAMP_HIGH_DBM)));
     }
+    publish(power, dbm, complete);
+}
+
+void rsrp_meter_impl::publish(double power, double dbm, bool complete)
+{
     // Built with dcons from pre-interned keys: one message per dwell is the hot
     // path at short dwells, and dict_add (a key search and copy per field) costs 3x more.
     const pmt::pmt_t tag = pmt::is_dict(d_tag_value) ? d_tag_value : pmt::make_dict();
@@ -145,31 +158,34 @@ void rsrp_meter_impl::accumulate(const gr_complex* in, const gr_complex* pilot, 
     gr_complex sum;
     // One VOLK pass: pilot mode sums y conj(p); energy mode sums y conj(y) = |y|^2.
     volk_32fc_x2_conjugate_dot_prod_32fc(&sum, in, d_pilot_mode ? pilot : in, n);
+    d_seen += n;
     if (finite(sum)) {
         if (d_pilot_mode) {
-            d_sum += sum;
+            d_sum += std::complex<double>(sum);
         } else {
             d_energy += sum.real();
         }
         d_count += n;
         return;
     }
-    // Rare path: leave the bad samples out and keep the rest of the dwell.
+    // Rare path, in double: NaN/Inf samples are left out, and huge finite ones (whose
+    // float sum overflowed) are summed without overflow.
     uint64_t bad = 0;
     for (int i = 0; i < n; ++i) {
         if (!finite(in[i])) {
             ++bad;
             continue;
         }
+        const std::complex<double> y(in[i]);
         if (d_pilot_mode) {
-            d_sum += in[i] * std::conj(pilot[i]);
+            d_sum += y * std::conj(std::complex<double>(pilot[i]));
         } else {
-            d_energy += std::norm(in[i]);
+            d_energy += std::norm(y);
         }
         ++d_count;
     }
     d_dropped += bad;
-    if (!d_warned_nonfinite) {
+    if (bad > 0 && !d_warned_nonfinite) {
         d_warned_nonfinite = true;
         d_logger->warn("dropped {:d} NaN/Inf samples from the dwell at offset {:d} "
                        "(further ones are only counted)",

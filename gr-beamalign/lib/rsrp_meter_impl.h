@@ -9,6 +9,7 @@
 #include "beam_cmd.h"
 #include <gnuradio/beamalign/rsrp_meter.h>
 #include <atomic>
+#include <complex>
 
 namespace gr {
 namespace beamalign {
@@ -48,9 +49,11 @@ private:
     uint64_t d_position = 0; // samples since its tag
     uint64_t d_tag_offset = 0;
     pmt::pmt_t d_tag_value;
-    gr_complex d_sum;      // pilot mode: sum y conj(p)
-    double d_energy = 0.0; // energy mode: sum |y|^2
-    uint64_t d_count = 0;  // finite samples measured
+    // Double sums: float ones overflow for finite samples near 1e19 (|y|^2 > 3.4e38).
+    std::complex<double> d_sum; // pilot mode: sum y conj(p)
+    double d_energy = 0.0;      // energy mode: sum |y|^2
+    uint64_t d_count = 0;       // finite samples measured
+    uint64_t d_seen = 0;        // samples past the guard, finite or not
 
     std::atomic<uint64_t> d_dropped{ 0 };
     std::atomic<uint64_t> d_dwells{ 0 };
@@ -67,6 +70,7 @@ private:
     bool output_full() const { return d_out && d_produced >= d_out_space; }
     int measure(const gr_complex* in, int n);
     void accumulate(const gr_complex* in, const gr_complex* pilot, int n);
+    void publish(double power, double dbm, bool complete);
 };
 
 } // namespace beamalign

@@ -73,22 +73,30 @@ def align(opts):
         for i in range(opts.trials):
             result = tb.align(trials[i], timeout=opts.timeout)
             opt_db = 10 * np.log10(optimum[i])
+            if result.get(proto.FAILED):
+                rows.append({"trial": i, "failed": True, "reason": result[proto.REASON]})
+                print(f"trial {i:3d}  failed: {result[proto.REASON]}")
+                continue
             rows.append({"trial": i, "u_tx": result[proto.U_TX], "u_rx": result[proto.U_RX],
                          "power_db": result[proto.POWER_DB], "optimum_db": float(opt_db),
                          "measurements": result[proto.MEASUREMENTS]})
             powers_db.append(result[proto.POWER_DB])
             if not opts.quiet:
-                print(f"trial {i:3d}  u_tx {result['u_tx']:+.4f} (true {trials.u_tx[i, 0]:+.4f})"
-                      f"  u_rx {result['u_rx']:+.4f} (true {trials.u_rx[i, 0]:+.4f})  "
-                      f"power {result['power_db']:7.2f} dB  optimum {opt_db:6.2f} dB  "
-                      f"{result['measurements']} measurements")
+                print(f"trial {i:3d}  u_tx {result[proto.U_TX]:+.4f} "
+                      f"(true {trials.u_tx[i, 0]:+.4f})  u_rx {result[proto.U_RX]:+.4f} "
+                      f"(true {trials.u_rx[i, 0]:+.4f})  power {result[proto.POWER_DB]:7.2f} dB"
+                      f"  optimum {opt_db:6.2f} dB  {result[proto.MEASUREMENTS]} measurements")
     finally:
         tb.stop()
         tb.wait()
+    if not powers_db:
+        raise ValueError(f"align: all {opts.trials} alignments failed")
     mean_db = 10 * np.log10(np.mean([10 ** (power / 10) for power in powers_db]))
+    failed = opts.trials - len(powers_db)
     print(f"{opts.method}: mean power {mean_db:.2f} dB vs known-angle optimum "
-          f"{10 * np.log10(np.mean(optimum)):.2f} dB over {opts.trials} trials, "
-          f"{rows[0]['measurements']} measurements each")
+          f"{10 * np.log10(np.mean(optimum)):.2f} dB over {len(powers_db)} trials"
+          f"{f' ({failed} failed)' if failed else ''}, {tb.aligner.strategy.measurements} "
+          "measurements each")
     if opts.json:
         write_json_atomic(opts.json, {"method": opts.method, "trials": rows,
                                       "mean_power_db": float(mean_db)})

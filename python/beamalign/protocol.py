@@ -12,6 +12,7 @@ BEAM_CMD = "beam_cmd"  # controller -> array source / combiner
 RSRP = "rsrp"  # rsrp_meter -> controller
 RESULT = "result"  # controller -> sinks
 START = "start"  # anyone -> controller: align now
+ABORT = "abort"  # anyone -> controller: end the running alignment as failed
 CHANNEL = "channel"  # -> sim_array_source: a new channel (also pc_hbf_source's tag)
 CHANNEL_INFO = "channel_info"  # sim_array_source -> controller: the true channel
 DOA = "doa"  # direction finders -> sinks
@@ -50,6 +51,9 @@ MEASUREMENTS = "measurements"
 POWER_DB = "power_db"
 PROBES_DBM = "probes_dbm"
 POWERS = "powers"  # codebook_sweeper: every beam's power
+FAILED = "failed"  # a closed loop that ended without a result: true, with a reason
+REASON = "reason"
+SEQUENCE = "sequence"  # the controller's count of alignments started
 
 # channel / channel_info fields
 NT = "nt"
@@ -75,8 +79,8 @@ U_H = "u_h"
 U_V = "u_v"
 GAIN = "gain"
 
-PORTS = (BEAM_CMD, RSRP, RESULT, START, CHANNEL, CHANNEL_INFO, DOA, ANGLE, CHANEST)
-KEYS = (BEAM, SIDE, BEAM_ID, WEIGHTS, SAMPLE, U, LAYER, INDEX, TX_BEAM_ID, RX_BEAM_ID, POWER,
+PORTS = (BEAM_CMD, RSRP, RESULT, START, ABORT, CHANNEL, CHANNEL_INFO, DOA, ANGLE, CHANEST)
+KEYS = (BEAM, FAILED, REASON, SEQUENCE, SIDE, BEAM_ID, WEIGHTS, SAMPLE, U, LAYER, INDEX, TX_BEAM_ID, RX_BEAM_ID, POWER,
         RSRP_DBM, NSAMPLES, OFFSET, COMPLETE, METHOD, U_TX, U_RX, F, W, MEASUREMENTS,
         POWER_DB, PROBES_DBM, POWERS, NT, NR, H, GAINS, ANGLE_DEG, SPECTRUM, GRID_DEG, PATHS,
         NMSE_DB, PILOT, CPU_S, U_H, U_V, GAIN, TX_PHASE, TX_POSITION, RX_PHASE, RX_POSITION)

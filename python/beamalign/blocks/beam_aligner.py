@@ -16,7 +16,18 @@ from ..align import make_strategy
 from ..align.probes import Alignment
 from ..align.self_calibration import SelfCalibrator
 from ..arrays.calibration import load_calibration
-from .messages import beam_cmd, dict_to_pmt, pmt_to_dict
+from .messages import beam_cmd, dict_to_pmt
+from .validate import (
+    BadInput,
+    MessageError,
+    Watchdog,
+    boolean,
+    fields_of,
+    guarded,
+    integer,
+    real,
+    vector,
+)
 
 HISTORY = 16  # results kept in beam_aligner.results
 
@@ -30,9 +41,18 @@ class beam_aligner(gr.basic_block):
     An alignment starts on a `start` message, at flowgraph start with autostart, and
     every `period_s` seconds when that is > 0.
 
-    Every measurement gets a fresh beam_id; when both sides change, the command sent
-    first carries a throwaway negative id, so a dwell measured between the two
-    commands is never taken for the pair.
+    Every measurement gets a fresh beam_id (the sequence number of the dwell); when both
+    sides change, the command sent first carries a throwaway negative id, so a dwell
+    measured between the two commands is never taken for the pair, and a late `rsrp`
+    for an earlier dwell is recognised by its id and dropped.
+
+    A link may lose messages: when no `rsrp` for the current dwell arrives within
+    dwell_timeout_s, or it arrives with `complete` false or a non-finite power, the
+    pair is probed again (both sides' weights re-sent, a new id) up to max_reprobes
+    times; then the alignment ends with a `result` that has `failed` true and a
+    `reason`, and the next `start` begins a new one. An `abort` message ends the
+    running alignment the same way. Malformed messages on any port are counted
+    (`malformed_messages()`), logged once per kind of problem and dropped.
 
     Args:
         method: "exhaustive", "binary", "qssr", "qssr-net" or "sr-bsnet"
@@ -45,10 +65,13 @@ class beam_aligner(gr.basic_block):
         self_calibrate_every: with method "qssr-net-impair", update the online
             self-calibration (seed 000 Alg. 2) after every this many alignments and
             compensate later probes with it (0: off)
+        dwell_timeout_s: how long to wait for a dwell's `rsrp` before probing again
+        max_reprobes: re-probes of one dwell before the alignment fails
     """
 
     def __init__(self, method="qssr", nt=64, nr=16, beam_norm="unit", autostart=False,
-                 period_s=0.0, model="", verbose=True, self_calibrate_every=0):
+                 period_s=0.0, model="", verbose=True, self_calibrate_every=0,
+                 dwell_timeout_s=0.5, max_reprobes=3):
         gr.basic_block.__init__(self, name="beam_aligner", in_sig=None, out_sig=None)
         # Learned weights load here, so a bad model file fails at construction.
         self.strategy = make_strategy(method, nt, nr, beam_norm, model or None)
@@ -62,12 +85,21 @@ class beam_aligner(gr.basic_block):
                 raise ValueError(f"method {method!r} does not compensate beams; self-calibration "
                                  "needs 'qssr-net-impair'")
             self.calibrator = SelfCalibrator(nt, nr)
+        if not dwell_timeout_s > 0 or int(max_reprobes) < 0:
+            raise ValueError("dwell_timeout_s must be > 0 and max_reprobes >= 0")
+        self.dwell_timeout_s, self.max_reprobes = float(dwell_timeout_s), int(max_reprobes)
         self.autostart, self.period_s = autostart, float(period_s)
         self.verbose = verbose
         # The latest results only: a flowgraph may align for days (`result` messages
         # carry every one); `completed` counts them all.
         self.results = collections.deque(maxlen=HISTORY)
         self.completed = 0
+        self.failed = 0
+        self.started = 0
+        self.reprobes = 0  # dwells probed again, over the block's life
+        self.bad_input = BadInput()
+        self._watchdog = Watchdog(self._dwell_timed_out)
+        self._retries = 0
         self.finished = threading.Condition()
         self._channel = None
         self._search = None
@@ -75,17 +107,21 @@ class beam_aligner(gr.basic_block):
         self._measurement_id = 0
         self._sent = {"tx": None, "rx": None}
         self._timer = None
-        self._bad = set()
-        for port in (proto.RSRP, proto.START, proto.CHANNEL_INFO):
+        for port in (proto.RSRP, proto.START, proto.ABORT, proto.CHANNEL_INFO):
             self.message_port_register_in(pmt.intern(port))
         self.message_port_register_out(pmt.intern(proto.BEAM_CMD))
         self.message_port_register_out(pmt.intern(proto.RESULT))
         self.set_msg_handler(pmt.intern(proto.RSRP), self._handle_rsrp)
         self.set_msg_handler(pmt.intern(proto.START), self._handle_start)
+        self.set_msg_handler(pmt.intern(proto.ABORT), self._handle_abort)
         self.set_msg_handler(pmt.intern(proto.CHANNEL_INFO), self._handle_channel_info)
+
+    def malformed_messages(self):
+        return self.bad_input.count
 
     # --- flowgraph life cycle
     def start(self):
+        self._watchdog.start()
         if self.autostart:
             self.start_alignment()
         if self.period_s > 0:
@@ -95,6 +131,7 @@ class beam_aligner(gr.basic_block):
     def stop(self):
         if self._timer:
             self._timer.cancel()
+        self._watchdog.stop()
         return True
 
     def _schedule(self):
@@ -107,18 +144,27 @@ class beam_aligner(gr.basic_block):
         self._schedule()
 
     # --- alignment
+    @guarded
     def _handle_start(self, msg):
         # GNU Radio looks Python handlers up by name: a bound method, not a lambda.
         self.start_alignment()
 
+    @guarded
+    def _handle_abort(self, msg):
+        with self._lock:
+            if self._search is not None:
+                self._fail("aborted by an abort message")
+
     def start_alignment(self):
         with self._lock:
             if self._search is not None:
-                self._warn_once("start while an alignment runs: ignored")
+                self.bad_input.report(self.logger, "start while an alignment runs: ignored")
                 return
+            self.started += 1
             self._search = self.strategy.search(1)
             self._powers = None
             self._probe_dbm = []
+            self._measurements = 0
             self._advance(next(self._search))
 
     def _advance(self, probe):
@@ -134,11 +180,13 @@ class beam_aligner(gr.basic_block):
         self._next_pair = 0
         self._measure_next()
 
-    def _measure_next(self):
+    def _measure_next(self, resend=False):
+        """Commands the current pair (resend: both sides, as after a lost message)."""
         t, r = self._pairs[self._next_pair]
         weights = {"tx": self._probe.tx[0, t], "rx": self._probe.rx[0, r]}
         changed = [side for side in ("rx", "tx")
-                   if self._sent[side] is None or not np.array_equal(self._sent[side], weights[side])]
+                   if resend or self._sent[side] is None
+                   or not np.array_equal(self._sent[side], weights[side])]
         if not changed:
             changed = ["tx"]  # the same pair again: a new dwell is still needed
         self._measurement_id += 1
@@ -147,21 +195,43 @@ class beam_aligner(gr.basic_block):
             beam_id = self._measurement_id if last else -self._measurement_id
             self.message_port_pub(pmt.intern(proto.BEAM_CMD), beam_cmd(side, beam_id, weights[side]))
             self._sent[side] = weights[side]
+        self._watchdog.arm(self.dwell_timeout_s, self._measurement_id)
 
-    def _handle_rsrp(self, msg):
-        fields = pmt_to_dict(msg)
-        if fields is None or "beam_id" not in fields or "power" not in fields:
-            self._warn_once("rsrp message is not a dict with beam_id and power: dropped")
+    def _reprobe(self, why):
+        """Probes the current pair again, or fails the alignment after max_reprobes."""
+        self._retries += 1
+        self.reprobes += 1
+        if self._retries > self.max_reprobes:
+            self._fail(f"{why} after {self.max_reprobes} re-probes of measurement "
+                       f"{self._measurements + 1}")
             return
+        self._measure_next(resend=True)
+
+    def _dwell_timed_out(self, measurement_id):
         with self._lock:
-            if self._search is None or fields[proto.BEAM_ID] != self._measurement_id:
+            if self._search is not None and measurement_id == self._measurement_id:
+                self._reprobe(f"no rsrp within {self.dwell_timeout_s:g} s")
+
+    @guarded
+    def _handle_rsrp(self, msg):
+        fields = fields_of(msg, "rsrp")
+        beam_id = integer(fields, proto.BEAM_ID, "rsrp")
+        with self._lock:
+            if self._search is None or beam_id != self._measurement_id:
                 return  # an old dwell, or one measured between the two commands of a pair
-            power = float(fields[proto.POWER])
-            if not np.isfinite(power) or power < 0:
-                self._warn_once("rsrp power is not finite: measuring the pair again")
-                self._measure_next()
+            if not boolean(fields, proto.COMPLETE, "rsrp", default=True):
+                self._reprobe("incomplete dwell")  # cut short: as good as lost
                 return
-            self._probe_dbm.append(float(fields.get(proto.RSRP_DBM, 10 * np.log10(max(power, 1e-30)))))
+            try:
+                power = real(fields, proto.POWER, "rsrp", low=0.0)
+                dbm = real(fields, proto.RSRP_DBM, "rsrp",
+                           default=10 * np.log10(max(power, 1e-30)))
+            except MessageError:
+                self._reprobe("unusable rsrp")  # this dwell's answer is lost: ask again
+                raise
+            self._retries = 0
+            self._measurements += 1
+            self._probe_dbm.append(dbm)
             index = self._next_pair
             if self._probe.grid:
                 kt = self._probe.tx.shape[-2]
@@ -176,11 +246,27 @@ class beam_aligner(gr.basic_block):
                 self._advance(self._search.send(self._powers))
             except StopIteration as done:
                 self._search = None
+                self._watchdog.disarm()
                 self._publish(done.value)
+
+    def _fail(self, reason):
+        """Ends the running alignment with a failed result."""
+        self._search = None
+        self._watchdog.disarm()
+        result = {proto.METHOD: self.method, proto.FAILED: True, proto.REASON: reason,
+                  proto.SEQUENCE: self.started, proto.MEASUREMENTS: self._measurements}
+        self.message_port_pub(pmt.intern(proto.RESULT), dict_to_pmt(result))
+        self.logger.warn(f"alignment {self.started} failed: {reason}")
+        with self.finished:
+            self.results.append(result)
+            self.completed += 1
+            self.failed += 1
+            self.finished.notify_all()
 
     def _publish(self, alignment):
         f, w = alignment.f[0], alignment.w[0]
-        result = {proto.METHOD: self.method, proto.U_TX: float(alignment.u_tx[0]),
+        result = {proto.METHOD: self.method, proto.FAILED: False, proto.SEQUENCE: self.started,
+                  proto.U_TX: float(alignment.u_tx[0]),
                   proto.U_RX: float(alignment.u_rx[0]), proto.F: f, proto.W: w,
                   proto.MEASUREMENTS: int(alignment.measurements),
                   proto.PROBES_DBM: np.asarray(self._probe_dbm, dtype=np.float32)}
@@ -193,11 +279,12 @@ class beam_aligner(gr.basic_block):
         self.message_port_pub(pmt.intern(proto.BEAM_CMD), beam_cmd("tx", self._measurement_id, f))
         self._sent = {"tx": f, "rx": w}
         self.message_port_pub(pmt.intern(proto.RESULT), dict_to_pmt(result))
-        power = f", power {result['power_db']:.2f} dB" if "power_db" in result else ""
+        power = (f", power {result[proto.POWER_DB]:.2f} dB" if proto.POWER_DB in result
+                 else "")
         if self.verbose:
-            self.logger.info(f"alignment {self.method}: u_tx {result['u_tx']:+.4f}, "
-                             f"u_rx {result['u_rx']:+.4f}{power}, "
-                             f"{result['measurements']} measurements")
+            self.logger.info(f"alignment {self.method}: u_tx {alignment.u_tx[0]:+.4f}, "
+                             f"u_rx {alignment.u_rx[0]:+.4f}{power}, "
+                             f"{alignment.measurements} measurements")
         self._feed_calibrator(alignment)
         with self.finished:
             self.results.append(result)
@@ -226,20 +313,12 @@ class beam_aligner(gr.basic_block):
             self.logger.info(f"self-calibration update {self.calibrator.updates}: "
                              f"loss {step.loss_before:.5f} -> {step.loss_after:.5f}")
 
+    @guarded
     def _handle_channel_info(self, msg):
-        fields = pmt_to_dict(msg)
-        try:
-            h = np.asarray(fields[proto.H], dtype=np.complex128).reshape(self.nr, self.nt)
-        except (TypeError, KeyError, ValueError):
-            self._warn_once("channel_info without an Nr x Nt field 'h': dropped")
-            return
+        fields = fields_of(msg, "channel_info")
+        h = vector(fields, proto.H, "channel_info", length=self.nr * self.nt, complex_values=True)
         with self._lock:
-            self._channel = h
-
-    def _warn_once(self, what):
-        if what not in self._bad:
-            self._bad.add(what)
-            self.logger.warn(what)
+            self._channel = h.reshape(self.nr, self.nt)
 
     def load_calibration(self, tx_path, rx_path):
         """Compensates the beams with calibration files (method "qssr-net-impair").

@@ -9,7 +9,7 @@ from gnuradio import gr
 
 from .. import protocol as proto
 from ..arrays.geometry import ula_steering
-from .messages import pmt_to_dict
+from .validate import BadInput, MessageError, boolean, fields_of, guarded, vector
 
 
 class beam_display(gr.sync_block):
@@ -26,14 +26,23 @@ class beam_display(gr.sync_block):
         probes: RSRP entries shown (the method's measurement count)
         rate_hz: vectors per second
         floor_db: value for empty entries and the pattern's lower bound
+        max_elements: the largest beam a result may carry (bigger ones are refused, so a
+            message never decides how much memory the block allocates)
+
+    Malformed results are counted (`malformed_messages()`), logged once and dropped.
     """
 
-    def __init__(self, side="tx", points=512, probes=20, rate_hz=10.0, floor_db=-60.0):
+    def __init__(self, side="tx", points=512, probes=20, rate_hz=10.0, floor_db=-60.0,
+                 max_elements=1024):
         gr.sync_block.__init__(self, name="beam_display", in_sig=None,
                                out_sig=[(np.float32, points), (np.float32, probes)])
         if side not in ("tx", "rx"):
             raise ValueError(f"side must be 'tx' or 'rx', got {side!r}")
+        if points < 1 or probes < 1 or not rate_hz > 0 or max_elements < 1:
+            raise ValueError("points, probes, max_elements must be >= 1 and rate_hz > 0")
         self.side, self.points, self.probes = side, points, probes
+        self.max_elements = int(max_elements)
+        self.bad_input = BadInput()
         self.period = 1.0 / rate_hz
         self.floor_db = floor_db
         self.grid = np.linspace(-1, 1, points)
@@ -44,16 +53,24 @@ class beam_display(gr.sync_block):
         self.message_port_register_in(pmt.intern(proto.RESULT))
         self.set_msg_handler(pmt.intern(proto.RESULT), self._handle_result)
 
+    def malformed_messages(self):
+        return self.bad_input.count
+
+    @guarded
     def _handle_result(self, msg):
-        fields = pmt_to_dict(msg)
-        beam = None if fields is None else fields.get(proto.F if self.side == "tx" else proto.W)
-        if beam is None:
-            return
-        beam = np.asarray(beam, dtype=np.complex128)
+        fields = fields_of(msg, "result")
+        if boolean(fields, proto.FAILED, "result", default=False):
+            return  # a failed alignment has no beam to show
+        beam = vector(fields, proto.F if self.side == "tx" else proto.W, "result",
+                      max_length=self.max_elements, complex_values=True)
+        if len(beam) == 0:
+            raise MessageError("result beam is empty")
         gain = np.abs(ula_steering(len(beam), self.grid).conj() @ beam) ** 2
         # The result carries its own probes: separate ports have no common order.
         probes = np.full(self.probes, self.floor_db)
-        taken = np.asarray(fields.get(proto.PROBES_DBM, []), dtype=np.float64)[:self.probes]
+        taken = vector(fields, proto.PROBES_DBM, "result", max_length=1 << 16,
+                       required=False)
+        taken = np.zeros(0) if taken is None else taken[:self.probes]
         probes[:len(taken)] = np.maximum(taken, self.floor_db)
         with self._lock:
             self._pattern = np.maximum(10 * np.log10(np.maximum(gain, 1e-12)),
