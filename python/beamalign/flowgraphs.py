@@ -11,6 +11,7 @@ from .blocks.beam_aligner import beam_aligner
 from .blocks.chanest import chanest_estimator, pc_hbf_source
 from .blocks.codebook_sweeper import codebook_sweeper
 from .blocks.doa_estimator import doa_estimator
+from .blocks.message_link import message_link
 from .blocks.message_recorder import message_recorder
 from .blocks.messages import dict_to_pmt
 from .blocks.srs_source import sim_srs_source
@@ -29,7 +30,7 @@ class rsrp_sweep(gr.top_block):
         gr.top_block.__init__(self, "rsrp_sweep")
         pilot = zadoff_chu(dwell)
         self.source = sim_array_source(nt, nr, snr_db, num_paths, profile, pilot, seed)
-        self.meter = rsrp_meter(proto.PILOT, pilot, guard, dwell, 0.0, False)
+        self.meter = rsrp_meter("pilot", pilot, guard, dwell, 0.0, False)
         single_rx = np.zeros(nr, dtype=np.complex64)
         single_rx[0] = 1.0
         self.sweeper = codebook_sweeper("tx", codebooks.dft_codebook(nt),
@@ -59,21 +60,28 @@ class alignment(gr.top_block):
     """Closed-loop beam alignment on the simulated array.
 
     sim_array_source -> rsrp_meter (pilot) -> beam_aligner -> beam_cmd back to the source;
-    the source's channel_info tells the aligner the true channel (for power_db).
+    the source's channel_info tells the aligner the true channel (for power_db). With
+    loss > 0 the rsrp messages cross a message_link that drops that share of them.
     """
 
     def __init__(self, method="qssr", nt=64, nr=16, snr_db=20.0, num_paths=3, profile="los",
                  dwell=64, beam_norm="unit", seed=0, model="", verbose=False,
-                 self_calibrate_every=0):
+                 self_calibrate_every=0, loss=0.0, dwell_timeout_s=0.5):
         gr.top_block.__init__(self, "alignment")
 
         pilot = zadoff_chu(dwell)
         self.source = sim_array_source(nt, nr, snr_db, num_paths, profile, pilot, seed)
-        self.meter = rsrp_meter(proto.PILOT, pilot, 0, dwell, 0.0, False)
+        self.meter = rsrp_meter("pilot", pilot, 0, dwell, 0.0, False)
         self.aligner = beam_aligner(method, nt, nr, beam_norm, model=model, verbose=verbose,
-                                    self_calibrate_every=self_calibrate_every)
+                                    self_calibrate_every=self_calibrate_every,
+                                    dwell_timeout_s=dwell_timeout_s)
         self.connect(self.source, self.meter)
-        self.msg_connect(self.meter, proto.RSRP, self.aligner, proto.RSRP)
+        if loss > 0:
+            self.link = message_link(loss, seed=seed)
+            self.msg_connect(self.meter, proto.RSRP, self.link, "in")
+            self.msg_connect(self.link, "out", self.aligner, proto.RSRP)
+        else:
+            self.msg_connect(self.meter, proto.RSRP, self.aligner, proto.RSRP)
         self.msg_connect(self.aligner, proto.BEAM_CMD, self.source, proto.BEAM_CMD)
         self.msg_connect(self.source, proto.CHANNEL_INFO, self.aligner, proto.CHANNEL_INFO)
 
