@@ -41,6 +41,25 @@ def test_nan_vectors_give_a_zero_spectrum_and_no_message():
         doa_estimator("esprit")
 
 
+@pytest.mark.parametrize("method", ["scg", "dbf", "music", "root-music", "cnn", "mod-dnn"])
+def test_an_all_zero_snapshot_set_gets_no_estimate(method):
+    rng = np.random.default_rng(1)
+    vectors = (rng.standard_normal((3, 64)) + 1j * rng.standard_normal((3, 64))).astype(np.complex64)
+    vectors[1] = 0.0
+    tb = gr.top_block()
+    estimator = doa_estimator(method)
+    sink = blocks.vector_sink_f(1201)
+    recorder = message_recorder()
+    tb.connect(blocks.vector_source_c(vectors.ravel().tolist(), False, 64), estimator, sink)
+    tb.msg_connect(estimator, "doa", recorder, "in")
+    tb.run()
+    spectra = np.asarray(sink.data()).reshape(3, 1201)
+    assert np.all(spectra[1] == 0)
+    assert (estimator.refused, estimator.dropped) == (1, 0)
+    assert recorder.wait_for(2, 5.0) and len(recorder.messages) == 2
+    assert all(np.isfinite(m["angle_deg"]) for m in recorder.messages)
+
+
 def test_cli_doa_prints_the_rmse(capsys):
     from gnuradio.beamalign.cli import main
 

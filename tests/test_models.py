@@ -8,12 +8,13 @@ import sys
 import numpy as np
 import pytest
 
-from gnuradio.beamalign.models import registry
-
-DEFAULT_QSSR_NET, DEFAULT_SR_BSNET = registry.path_of("qssr-net"), registry.path_of("sr-bsnet")
 from gnuradio.beamalign.fileio import FileFormatError
+from gnuradio.beamalign.models import registry
 from gnuradio.beamalign.models.qssr_net import QSSRNet
 from gnuradio.beamalign.models.sr_bsnet import SRBSNet
+from gnuradio.beamalign.models.store import save_model
+
+DEFAULT_QSSR_NET, DEFAULT_SR_BSNET = registry.path_of("qssr-net"), registry.path_of("sr-bsnet")
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +109,48 @@ def test_missing_sidecar_and_wrong_architecture_are_refused(trained, tmp_path):
     copy.with_suffix(".json").write_text(json.dumps(sidecar))
     with pytest.raises(FileFormatError, match="do not fit"):
         QSSRNet.load(copy)
+
+
+def test_nan_weights_with_a_matching_checksum_are_refused(tmp_path):
+    net = QSSRNet(hidden=8, layers=1)
+    tensors = {key: value.clone() for key, value in net.state_dict().items()}
+    next(iter(tensors.values())).fill_(float("nan"))
+    path = save_model(tmp_path / "nan.safetensors", tensors, net.architecture(), {})
+    with pytest.raises(FileFormatError, match="NaN or Inf"):
+        QSSRNet.load(path)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("hidden", 10 ** 7, "outside"), ("gru_layers", 10 ** 6, "outside"),
+    ("hidden", "64", "integer"), ("hidden", 1.5, "integer"), ("hidden", True, "integer")])
+def test_architecture_fields_are_bounded(trained, tmp_path, field, value, message):
+    copy = tmp_path / "m.safetensors"
+    shutil.copy(trained, copy)
+    sidecar = json.loads(trained.with_suffix(".json").read_text())
+    sidecar["architecture"][field] = value
+    copy.with_suffix(".json").write_text(json.dumps(sidecar))
+    with pytest.raises(FileFormatError, match=f"'{field}'.*{message}|{message}.*'{field}'"):
+        QSSRNet.load(copy)
+
+
+def test_an_architecture_that_is_not_an_object_is_refused(trained, tmp_path):
+    copy = tmp_path / "m.safetensors"
+    shutil.copy(trained, copy)
+    sidecar = json.loads(trained.with_suffix(".json").read_text())
+    sidecar["architecture"] = "qssr-net"
+    copy.with_suffix(".json").write_text(json.dumps(sidecar))
+    with pytest.raises(FileFormatError, match="'architecture' must be an object"):
+        QSSRNet.load(copy)
+
+
+def test_training_never_overwrites_the_shipped_weights_by_default(tmp_path):
+    before = DEFAULT_SR_BSNET.read_bytes()
+    run = subprocess.run([sys.executable, "-m", "gnuradio.beamalign.cli", "train", "sr-bsnet",
+                          "--epochs", "1", "--steps", "1", "--batch", "4", "--quiet"],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / DEFAULT_SR_BSNET.name).exists()
+    assert DEFAULT_SR_BSNET.read_bytes() == before
 
 
 def test_aligner_with_a_bad_model_fails_at_construction(tmp_path):

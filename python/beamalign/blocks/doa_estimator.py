@@ -8,7 +8,7 @@ from gnuradio import gr
 
 from .. import protocol as proto
 from ..doa import DEFAULT_GRID_DEG, CoarraySpectrum
-from ..doa.estimate import METHODS, estimate_doa, load_model
+from ..doa.estimate import METHODS, NoSignal, estimate_doa, load_model
 from .messages import dict_to_pmt
 
 HISTORY = 16  # angles kept in doa_estimator.estimates
@@ -21,8 +21,9 @@ class doa_estimator(gr.sync_block):
     Output: the spatial spectrum on the grid (floats, peak 1) for qtgui.vector_sink_f.
     Each vector also publishes a `doa` message (u, angle_deg, spectrum, grid_deg, method)
     and, on `angle`, the pair ("angle" . angle_deg) that qtgui.compass displays.
-    A vector with NaN/Inf samples is counted, logged once and answered with a zero
-    spectrum and no message; the block keeps running.
+    A vector with NaN/Inf samples (`dropped`) or with no signal at all (`refused`: every
+    sample zero, from which any method would invent an angle) is counted, logged once
+    and answered with a zero spectrum and no message; the block keeps running.
 
     Args:
         method: "scg" (coarray DBF + sparse reconstruction), "dbf", "music", "root-music",
@@ -56,7 +57,8 @@ class doa_estimator(gr.sync_block):
             raise ValueError(f"the mod-dnn model takes {self.model.num_subcarriers} "
                              f"subcarriers on its own {len(self.model.grid_deg)}-point grid, "
                              f"not {self.k} on {len(grid)} points")
-        self.dropped = 0
+        self.dropped = 0  # vectors with NaN/Inf
+        self.refused = 0  # vectors with no signal
         # The latest angles only (the block may run for days); `published` counts all.
         self.estimates = collections.deque(maxlen=HISTORY)
         self.published = 0
@@ -72,8 +74,15 @@ class doa_estimator(gr.sync_block):
                     self.logger.warn("dropped a snapshot vector holding NaN or Inf "
                                      "(further ones are only counted)")
                 continue
-            angle, values = estimate_doa(self.method, self.spectrum,
-                                         vector.reshape(self.m, self.k), self.model)
+            try:
+                angle, values = estimate_doa(self.method, self.spectrum,
+                                             vector.reshape(self.m, self.k), self.model)
+            except NoSignal as err:
+                out[:] = 0.0
+                self.refused += 1
+                if self.refused == 1:
+                    self.logger.warn(f"{err}: no estimate (further ones are only counted)")
+                continue
             out[:] = values
             self.estimates.append(angle)
             self.published += 1

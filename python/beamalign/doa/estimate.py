@@ -8,6 +8,10 @@ from .coarray import sample_covariance
 from .mod_dnn import ModDnnEstimator
 from .subspace import music_spectrum, root_music
 
+class NoSignal(ValueError):
+    """The snapshots carry no signal to estimate an angle from."""
+
+
 METHODS = ("scg", "dbf", "music", "root-music", "cnn", "mod-dnn")
 # Methods whose weights are loaded with load_model(method).
 LEARNED_METHODS = ("cnn", "mod-dnn")
@@ -45,6 +49,11 @@ def estimate_doa(method, spectrum, snapshots, model=None):
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if method in LEARNED_METHODS and model is None:
         raise ValueError(f"method {method!r} needs its model (load_model({method!r}))")
+    h = np.asarray(snapshots)
+    if h.size and np.all(np.isfinite(h)) and not np.any(h):
+        # Every method would invent an angle here (the CNN NaN, MoD-DNN its first grid
+        # angle): there is nothing to estimate from.
+        raise NoSignal("no signal: every snapshot is zero")
     if method == "mod-dnn":
         if not np.array_equal(model.grid_deg, spectrum.grid_deg):
             raise ValueError(f"the mod-dnn model works on its own {len(model.grid_deg)}-point "

@@ -56,7 +56,6 @@ class DoaCnn(nn.Module):
 
     @classmethod
     def load(cls, path):
-        return load_network(cls, path, lambda arch: cls(int(arch["num_antennas"]),
-                                                        int(arch.get("channels", 32)),
-                                                        int(arch.get("hidden", 128)),
-                                                        float(arch.get("max_angle_deg", 60.0))))
+        return load_network(cls, path, lambda arch: cls(
+            arch.integer("num_antennas", 2, 256), arch.integer("channels", 1, 1024, 32),
+            arch.integer("hidden", 1, 4096, 128), arch.real("max_angle_deg", 1.0, 90.0, 60.0)))

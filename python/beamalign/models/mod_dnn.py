@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from ..arrays.geometry import DEFAULT_GRID_DEG
+from ..fileio import FileFormatError
 from .store import load_network
 
 ARCHITECTURE = "mod-dnn"
@@ -238,16 +239,28 @@ class ModDnn(nn.Module):
     @classmethod
     def load(cls, path):
         def build(arch):
-            scg = arch.get("scg", {})
-            start, stop, count = arch["grid_deg"]
-            return cls(int(arch["num_antennas"]), int(arch["num_subcarriers"]),
-                       int(arch["num_regions"]), int(arch["impairment_levels"]),
-                       float(arch["margin_deg"]), int(arch["unrolled"]),
-                       grid_deg=np.round(np.linspace(start, stop, int(count)), 10),
-                       guard_deg=float(arch["guard_deg"]),
-                       gate_deg=float(arch.get("gate_deg", 8.0)),
-                       readout_deg=float(arch.get("readout_half_width_deg", 2.0)),
-                       **{k: scg[k] for k in ("lam", "mu", "eps", "rounds", "iterations")
-                          if k in scg})
+            scg = arch.section("scg")
+            grid = arch.document.get("grid_deg")
+            if not (isinstance(grid, list) and len(grid) == 3 and
+                    all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in grid)
+                    and -90 <= grid[0] < grid[1] <= 90 and float(grid[2]).is_integer()
+                    and 2 <= grid[2] <= 100000):
+                raise FileFormatError(f"{arch.where}: field 'grid_deg' must be [start, stop, "
+                                      "count] within -90..90 deg and 2..100000 points")
+            settings = {"lam": scg.real("lam", 1e-9, 100.0, 0.1),
+                        "mu": scg.real("mu", 1e-9, 100.0, 0.1),
+                        "eps": scg.real("eps", 1e-9, 100.0, 0.5),
+                        "rounds": scg.integer("rounds", 1, 64, 2),
+                        "iterations": scg.integer("iterations", 1, 10000, 60)}
+            return cls(arch.integer("num_antennas", 2, 64),
+                       arch.integer("num_subcarriers", 1, 4096),
+                       arch.integer("num_regions", 1, 64),
+                       arch.integer("impairment_levels", 1, 64),
+                       arch.real("margin_deg", 0.0, 90.0), arch.integer("unrolled", 0, 16),
+                       grid_deg=np.round(np.linspace(grid[0], grid[1], int(grid[2])), 10),
+                       guard_deg=arch.real("guard_deg", 0.0, 45.0),
+                       gate_deg=arch.real("gate_deg", 0.0, 90.0, 8.0),
+                       readout_deg=arch.real("readout_half_width_deg", 0.0, 45.0, 2.0),
+                       **settings)
 
         return load_network(cls, path, build)

@@ -55,8 +55,8 @@ class QSSRNet(nn.Module):
 
     @classmethod
     def load(cls, path):
-        return load_network(cls, path, lambda arch: cls(int(arch.get("hidden", 64)),
-                                                        int(arch.get("gru_layers", 3))))
+        return load_network(cls, path, lambda arch: cls(arch.integer("hidden", 1, 4096, 64),
+                                                        arch.integer("gru_layers", 1, 16, 3)))
 
     def estimate(self, side, history):
         """Inference on a descent history [(directions (B,4), powers (B,4)), ...]."""

@@ -38,9 +38,9 @@ class SRBSNet(nn.Module):
 
     @classmethod
     def load(cls, path):
-        return load_network(cls, path, lambda arch: cls(int(arch.get("channels", 32)),
-                                                        int(arch.get("depth", 3)),
-                                                        int(arch.get("scale", 4))))
+        return load_network(cls, path, lambda arch: cls(arch.integer("channels", 1, 1024, 32),
+                                                        arch.integer("depth", 1, 32, 3),
+                                                        arch.integer("scale", 1, 16, 4)))
 
     def best_pair(self, wide):
         """Indices (r, t) of the strongest predicted narrow pair, for numpy powers (B, Hr, Ht)."""

@@ -11,6 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
@@ -51,10 +52,51 @@ def save_model(path, tensors, architecture, training):
     return path
 
 
+class Architecture:
+    """A sidecar's architecture fields, read with bounds: a field of the wrong type or
+    outside its bounds is a FileFormatError naming it, so a sidecar can never ask for
+    petabytes of weights or minutes of layers."""
+
+    def __init__(self, document, where):
+        if not isinstance(document, dict):
+            raise FileFormatError(f"{where}: must be an object")
+        self.document, self.where = document, where
+
+    def _number(self, key, kind, low, high, default):
+        if key not in self.document:
+            if default is None:
+                raise FileFormatError(f"{self.where}: missing field '{key}'")
+            return default
+        value = self.document[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                kind is int and not float(value).is_integer()):
+            raise FileFormatError(f"{self.where}: field '{key}' must be "
+                                  f"{'an integer' if kind is int else 'a number'}")
+        if not (low <= value <= high):
+            raise FileFormatError(f"{self.where}: field '{key}' is {value}, outside "
+                                  f"[{low}, {high}]")
+        return kind(value)
+
+    def integer(self, key, low, high, default=None):
+        return self._number(key, int, low, high, default)
+
+    def real(self, key, low, high, default=None):
+        return self._number(key, float, low, high, default)
+
+    def section(self, key):
+        """A nested object (empty when absent)."""
+        return Architecture(self.document.get(key, {}), f"{self.where}.{key}")
+
+    def has(self, key):
+        return key in self.document
+
+
 def load_network(cls, path, build):
-    """Loads weights into build(architecture dict) -> nn.Module, checked; returns it in eval mode."""
+    """Loads weights into build(Architecture) -> nn.Module, checked; returns it in eval
+    mode."""
     tensors, sidecar = load_model(path, cls.ARCHITECTURE)
-    net = build(sidecar["architecture"])
+    net = build(Architecture(sidecar["architecture"],
+                             f"{Path(path).with_suffix('.json')}: architecture"))
     try:
         net.load_state_dict(tensors)
     except RuntimeError as err:
@@ -69,7 +111,11 @@ def load_model(path, architecture_name):
     """Returns (tensors, sidecar); FileFormatError says what is wrong with the files."""
     path = Path(path).with_suffix(".safetensors")
     sidecar = read_json(path.with_suffix(".json"), SIDECAR_KIND, MODEL_SCHEMA_VERSION)
-    name = sidecar.get("architecture", {}).get("name")
+    architecture = sidecar.get("architecture")
+    if not isinstance(architecture, dict):
+        raise FileFormatError(f"{path.with_suffix('.json')}: field 'architecture' must be an "
+                              "object")
+    name = architecture.get("name")
     if name != architecture_name:
         raise FileFormatError(f"{path.with_suffix('.json')}: field 'architecture.name' is "
                               f"{name!r}, expected {architecture_name!r}")
@@ -82,4 +128,7 @@ def load_model(path, architecture_name):
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as err:
         raise FileFormatError(f"{path}: not a readable safetensors file ({err})") from None
+    for key, tensor in tensors.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise FileFormatError(f"{path}: tensor '{key}' holds NaN or Inf")
     return tensors, sidecar
