@@ -52,21 +52,55 @@ def write_json_atomic(path, document):
         raise
 
 
-def numeric_vector(document, key, where, length=None):
-    """A finite numeric field of a document as a float array; FileFormatError names it."""
+def _plain_numbers(value, depth):
+    """True when value is a number, or nested lists (depth levels at most) of numbers;
+    bools and numeric strings, which NumPy would convert, are not numbers here."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    if isinstance(value, list) and depth > 0:
+        return all(_plain_numbers(v, depth - 1) for v in value)
+    return False
 
+
+def numeric_array(document, key, where, ndim):
+    """A finite numeric field with ndim dimensions as a float array; FileFormatError
+    names the field."""
+    if not isinstance(document, dict):
+        raise FileFormatError(f"{where}: must be an object")
     if key not in document:
         raise FileFormatError(f"{where}: missing field '{key}'")
+    value = document[key]
+    if not _plain_numbers(value, ndim):
+        raise FileFormatError(f"{where}: field '{key}' is not a numeric {ndim}-D array")
     try:
-        values = np.asarray(document[key], dtype=np.float64)
-    except (TypeError, ValueError):
-        raise FileFormatError(f"{where}: field '{key}' is not numeric") from None
+        values = np.asarray(value, dtype=np.float64)
+    except ValueError:  # ragged
+        raise FileFormatError(f"{where}: field '{key}' is not a numeric {ndim}-D array") from None
+    if values.ndim != ndim:
+        raise FileFormatError(f"{where}: field '{key}' is not a numeric {ndim}-D array")
     if not np.all(np.isfinite(values)):
         raise FileFormatError(f"{where}: field '{key}' holds NaN or Inf")
+    return values
+
+
+def numeric_vector(document, key, where, length=None):
+    """A finite numeric field of a document as a float array; FileFormatError names it."""
+    values = numeric_array(document, key, where, 1)
     if length is not None and values.shape != (length,):
         raise FileFormatError(f"{where}: field '{key}' has shape {values.shape}, "
                               f"expected ({length},)")
     return values
+
+
+def integer_field(document, key, where, low, high):
+    """An integer field within [low, high] (not a bool, not a float)."""
+    value = document.get(key) if isinstance(document, dict) else None
+    if type(value) is not int or not low <= value <= high:
+        raise FileFormatError(f"{where}: field '{key}' must be an integer in [{low}, {high}], "
+                              f"got {value!r}")
+    return value
 
 
 def read_json(path, kind, schema_version):
@@ -78,12 +112,18 @@ def read_json(path, kind, schema_version):
         raise FileFormatError(f"{path}: no such file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise FileFormatError(f"{path}: not valid JSON ({err})") from None
+    except RecursionError:
+        raise FileFormatError(f"{path}: nested too deeply to be one of our files") from None
+    except OSError as err:
+        raise FileFormatError(f"{path}: cannot be read ({err.strerror})") from None
     if not isinstance(document, dict):
         raise FileFormatError(f"{path}: top level must be an object")
     if document.get("kind") != kind:
         raise FileFormatError(f"{path}: field 'kind' is {document.get('kind')!r}, expected {kind!r}")
-    if document.get("schema_version") != schema_version:
+    version = document.get("schema_version")
+    # 1.0 and true compare equal to 1 in Python; a file we wrote has the integer.
+    if type(version) is not int or version != schema_version:
         raise FileFormatError(
-            f"{path}: field 'schema_version' is {document.get('schema_version')!r}, "
+            f"{path}: field 'schema_version' is {version!r}, "
             f"this version reads {schema_version}")
     return document

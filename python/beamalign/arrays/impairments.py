@@ -16,7 +16,14 @@ import datetime
 
 import numpy as np
 
-from ..fileio import FileFormatError, numeric_vector, read_json, write_json_atomic
+from ..fileio import (
+    FileFormatError,
+    integer_field,
+    numeric_array,
+    numeric_vector,
+    read_json,
+    write_json_atomic,
+)
 
 IMPAIRMENT_SCHEMA_VERSION = 1
 
@@ -67,7 +74,11 @@ class ElementImpairment:
     @classmethod
     def from_dict(cls, document, where="impairment"):
         phase = numeric_vector(document, "phase_rad", where)
-        return cls(phase, numeric_vector(document, "position_wl", where, len(phase)))
+        position = numeric_vector(document, "position_wl", where, len(phase))
+        try:
+            return cls(phase, position)
+        except ValueError as err:
+            raise FileFormatError(f"{where}: {err}") from None
 
 
 class AngleDependentPhaseError:
@@ -153,21 +164,17 @@ class AngleDependentPhaseError:
     @classmethod
     def from_dict(cls, document, where="impairment"):
         grid = numeric_vector(document, "grid_deg", where)
-        try:
-            table = np.asarray(document["table_rad"], dtype=np.float64)
-        except KeyError:
-            raise FileFormatError(f"{where}: missing field 'table_rad'") from None
-        except (TypeError, ValueError):
-            raise FileFormatError(f"{where}: field 'table_rad' is not a numeric 3-D array") from None
-        if table.ndim != 3 or table.shape[0] != len(grid):
+        table = numeric_array(document, "table_rad", where, 3)
+        if table.shape[0] != len(grid):
             raise FileFormatError(
                 f"{where}: field 'table_rad' has shape {table.shape}, expected ({len(grid)}, M, K)")
-        if not np.all(np.isfinite(table)):
-            raise FileFormatError(f"{where}: field 'table_rad' holds NaN or Inf")
-        rho = float(document.get("rho", 1.0))
-        if not 0.0 <= rho <= 1.0:
-            raise FileFormatError(f"{where}: field 'rho' must be in [0, 1], got {rho}")
-        return cls(grid, table, rho)
+        rho = document.get("rho", 1.0)
+        if isinstance(rho, bool) or not isinstance(rho, (int, float)) or not 0.0 <= rho <= 1.0:
+            raise FileFormatError(f"{where}: field 'rho' must be a number in [0, 1], got {rho!r}")
+        try:
+            return cls(grid, table, float(rho))
+        except ValueError as err:
+            raise FileFormatError(f"{where}: {err}") from None
 
 
 class MutualCoupling:
@@ -197,9 +204,11 @@ class MutualCoupling:
     def from_dict(cls, document, where="impairment"):
         re = numeric_vector(document, "coefficients_re", where)
         im = numeric_vector(document, "coefficients_im", where, len(re))
-        if "num_elements" not in document:
-            raise FileFormatError(f"{where}: missing field 'num_elements'")
-        return cls(re + 1j * im, int(document["num_elements"]))
+        num_elements = integer_field(document, "num_elements", where, 1, 4096)
+        try:
+            return cls(re + 1j * im, num_elements)
+        except ValueError as err:
+            raise FileFormatError(f"{where}: {err}") from None
 
 
 _KINDS = {cls.kind: cls for cls in (ElementImpairment, AngleDependentPhaseError, MutualCoupling)}
@@ -244,7 +253,8 @@ def load_impairments(path):
     chain = []
     for i, item in enumerate(items):
         where = f"{path}: impairments[{i}]"
-        if not isinstance(item, dict) or item.get("type") not in _KINDS:
+        if not isinstance(item, dict) or not isinstance(item.get("type"), str) \
+                or item["type"] not in _KINDS:
             raise FileFormatError(f"{where}: field 'type' must be one of {sorted(_KINDS)}")
         chain.append(_KINDS[item["type"]].from_dict(item, where))
     return ImpairmentChain(chain)

@@ -155,12 +155,15 @@ def save_grouping(path, result, antennas, snr_db, srl_bound, seed):
 def load_grouping(path, num_columns):
     """Group of each UPA column from a grouping file written by `beamalign eda`."""
     document = read_json(path, GROUPING_KIND, GROUPING_SCHEMA)
-    groups = document.get("groups")
-    if not isinstance(groups, list) or not all(isinstance(g, list) for g in groups):
-        raise FileFormatError(f"{path}: field 'groups' must be a list of column lists")
     if document.get("antennas") != num_columns:
         raise FileFormatError(f"{path}: grouping is for {document.get('antennas')} columns, "
                               f"the array has {num_columns}")
+    groups = document.get("groups")
+    if not isinstance(groups, list) or not all(
+            isinstance(g, list) and all(type(c) is int and 0 <= c < num_columns for c in g)
+            for g in groups):
+        raise FileFormatError(f"{path}: field 'groups' must be a list of lists of column "
+                              f"numbers 0..{num_columns - 1}")
     try:
         return column_groups_from(groups, num_columns)
     except (TypeError, ValueError) as err:

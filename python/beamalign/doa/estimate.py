@@ -8,6 +8,7 @@ from .coarray import sample_covariance
 from .mod_dnn import ModDnnEstimator
 from .subspace import music_spectrum, root_music
 
+
 class NoSignal(ValueError):
     """The snapshots carry no signal to estimate an angle from."""
 
