@@ -70,6 +70,43 @@ def test_tcp_positioner_speaks_the_protocol():
         table.close()
 
 
+class ScriptedTurntable:
+    """Answers every command with the next of the given raw replies."""
+
+    def __init__(self, replies):
+        self.replies = list(replies)
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        connection, _ = self.server.accept()
+        with connection, connection.makefile("rb") as stream:
+            for reply in self.replies:
+                stream.readline()
+                connection.sendall(reply)
+
+    def close(self):
+        self.server.close()
+
+
+@pytest.mark.parametrize("reply, message", [
+    (b"OK nan\n", "non-finite"), (b"OK inf\n", "non-finite"), (b"POS 1\n", "answered"),
+    (b"OK " + b"1" * 5000 + b"\n", "longer than"), (b"OK \xff\xfe\n", "answered"),
+    (b"", "closed the connection")])
+def test_a_positioner_reply_that_is_not_an_angle_is_refused(reply, message):
+    table = ScriptedTurntable([reply])
+    try:
+        positioner = TcpPositioner("127.0.0.1", table.port, timeout_s=5.0)
+        if not reply:
+            table.server.close()
+        with pytest.raises(PositionerError, match=message):
+            positioner.move_to(10.0)
+        positioner.close()
+    finally:
+        table.close()
+
+
 def test_unreachable_positioner_is_a_clear_error():
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]  # closed again below: nobody listens there

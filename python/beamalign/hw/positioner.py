@@ -6,7 +6,10 @@ TCP protocol (one ASCII line each way, '\\n'-terminated, angles in degrees):
     POS?         ->  POS <deg>
     anything     ->  ERR <text>   (the device refused; nothing moved)
 """
+import math
 import socket
+
+MAX_LINE = 256  # characters in one reply; a longer one is a broken device, not data
 
 
 class PositionerError(RuntimeError):
@@ -42,25 +45,33 @@ class TcpPositioner:
             self._socket = socket.create_connection(self.address, timeout=timeout_s)
         except OSError as err:
             raise PositionerError(f"cannot reach the positioner at {host}:{port}: {err}") from None
-        self._reader = self._socket.makefile("r", encoding="ascii", newline="\n")
+        self._reader = self._socket.makefile("r", encoding="ascii", errors="replace",
+                                             newline="\n")
 
     def _ask(self, line, reply_word):
         try:
             self._socket.sendall((line + "\n").encode("ascii"))
-            answer = self._reader.readline()
+            answer = self._reader.readline(MAX_LINE + 1)
         except OSError as err:
             raise PositionerError(f"positioner at {self.address}: {err}") from None
         if not answer:
             raise PositionerError(f"positioner at {self.address} closed the connection")
+        if len(answer) > MAX_LINE and not answer.endswith("\n"):
+            raise PositionerError(f"positioner at {self.address} answered a line longer than "
+                                  f"{MAX_LINE} characters to {line!r}")
         words = answer.strip().split(maxsplit=1)
         if words and words[0] == "ERR":
             raise PositionerError(f"positioner refused {line!r}: {words[1] if len(words) > 1 else ''}")
         if len(words) != 2 or words[0] != reply_word:
             raise PositionerError(f"positioner answered {answer.strip()!r} to {line!r}")
         try:
-            return float(words[1])
+            value = float(words[1])
         except ValueError:
             raise PositionerError(f"positioner answered {answer.strip()!r} to {line!r}") from None
+        if not math.isfinite(value):
+            raise PositionerError(f"positioner answered a non-finite angle {words[1]!r} to "
+                                  f"{line!r}")
+        return value
 
     def move_to(self, angle_deg):
         reached = self._ask(f"MOVE {angle_deg:.4f}", "OK")
