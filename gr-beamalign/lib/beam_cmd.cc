@@ -125,14 +125,20 @@ std::string beam_schedule::add(const beam_command& cmd, uint64_t now)
                std::to_string(max_lead) + " samples ahead of sample " +
                std::to_string(now);
     }
+    beam_command queued = cmd;
+    if (queued.has_sample && queued.sample < now) {
+        queued.has_sample = false; // late: applies now, in arrival order
+        ++d_late;
+    }
     auto pos = std::find_if(d_queue.begin(), d_queue.end(), [&](const beam_command& c) {
-        return cmd.has_sample ? (c.has_sample && c.sample > cmd.sample) : c.has_sample;
+        return queued.has_sample ? (c.has_sample && c.sample > queued.sample)
+                                 : c.has_sample;
     });
-    d_queue.insert(pos, cmd);
+    d_queue.insert(pos, queued);
     return "";
 }
 
-bool beam_schedule::pop_due(uint64_t sample, beam_command& out, bool& late)
+bool beam_schedule::pop_due(uint64_t sample, beam_command& out)
 {
     if (d_queue.empty()) {
         return false;
@@ -141,7 +147,6 @@ bool beam_schedule::pop_due(uint64_t sample, beam_command& out, bool& late)
     if (front.has_sample && front.sample > sample) {
         return false;
     }
-    late = front.has_sample && front.sample < sample;
     out = front;
     d_queue.pop_front();
     return true;

@@ -57,10 +57,10 @@ pmt::pmt_t beam_tag_value(int64_t beam_id, int64_t tx_beam_id, int64_t rx_beam_i
 /*!
  * Beam commands waiting to be applied, shared by every block that switches weights.
  * Untimed commands apply at the next sample, in arrival order; timed ones (`sample`)
- * at their sample, in sample order. A command for a sample already produced applies
- * at once (its caller is told it was late), so one late command never holds up later
- * ones; one further ahead than max_lead samples, or beyond max_pending queued
- * commands, is refused.
+ * at their sample, in sample order. A command for a sample already produced is late:
+ * it joins the untimed ones in arrival order (so it never overrides a newer command,
+ * nor holds up later ones) and is counted; one further ahead than max_lead samples,
+ * or beyond max_pending queued commands, is refused.
  */
 class beam_schedule
 {
@@ -71,14 +71,16 @@ public:
     //! Queues cmd; `now` is the next sample to be produced. Returns why it was
     //! refused, or an empty string.
     std::string add(const beam_command& cmd, uint64_t now);
-    //! Pops the next command due at `sample` into out; late tells whether it was meant
-    //! for an earlier sample. False when none is due.
-    bool pop_due(uint64_t sample, beam_command& out, bool& late);
+    //! Pops the next command due at `sample` into out. False when none is due.
+    bool pop_due(uint64_t sample, beam_command& out);
     //! The sample of the earliest queued timed command (UINT64_MAX when none).
     uint64_t next_switch() const;
     size_t size() const { return d_queue.size(); }
+    //! Commands that arrived after their sample.
+    uint64_t late() const { return d_late; }
 
 private:
+    uint64_t d_late = 0;
     std::deque<beam_command> d_queue; // untimed first, then timed by sample
 };
 

@@ -132,9 +132,16 @@ void beam_combiner_impl::handle_beam_cmd(const pmt::pmt_t& msg)
         return;
     }
     std::lock_guard<std::mutex> lock(d_mutex);
+    const uint64_t late = d_schedule.late();
     const std::string refused = d_schedule.add(cmd, d_next_sample);
     if (!refused.empty()) {
         d_bad.report(d_logger, refused);
+    } else if (d_schedule.late() > late && late == 0) {
+        d_logger->warn(
+            "beam_cmd for sample {:d} arrived after sample {:d}: applied at once "
+            "(further late commands are only counted)",
+            cmd.sample,
+            d_next_sample);
     }
 }
 
@@ -184,15 +191,9 @@ int beam_combiner_impl::work(int noutput_items,
     }
     int done = 0;
     beam_command cmd;
-    bool late = false;
     while (true) {
         const uint64_t at = first + done;
-        if (d_schedule.pop_due(at, cmd, late)) {
-            if (late) {
-                d_logger->warn("beam_cmd for sample {:d} arrived late; applied at {:d}",
-                               cmd.sample,
-                               at);
-            }
+        if (d_schedule.pop_due(at, cmd)) {
             apply(cmd, at);
             continue;
         }

@@ -124,9 +124,16 @@ void sim_array_source_impl::handle_beam_cmd(const pmt::pmt_t& msg)
         return;
     }
     std::lock_guard<std::mutex> lock(d_mutex);
+    const uint64_t late = d_schedule.late();
     const std::string refused = d_schedule.add(cmd, d_next_sample);
     if (!refused.empty()) {
         d_bad.report(d_logger, refused);
+    } else if (d_schedule.late() > late && late == 0) {
+        d_logger->warn(
+            "beam_cmd for sample {:d} arrived after sample {:d}: applied at once "
+            "(further late commands are only counted)",
+            cmd.sample,
+            d_next_sample);
     }
 }
 
@@ -304,13 +311,7 @@ int sim_array_source_impl::work(int noutput_items,
     while (done < noutput_items) {
         const uint64_t at = first + done;
         beam_command cmd;
-        bool late = false;
-        while (d_schedule.pop_due(at, cmd, late)) {
-            if (late) {
-                d_logger->warn("beam_cmd for sample {:d} arrived late; applied at {:d}",
-                               cmd.sample,
-                               at);
-            }
+        while (d_schedule.pop_due(at, cmd)) {
             apply(cmd);
         }
         if (d_weights_changed) {

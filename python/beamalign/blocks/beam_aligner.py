@@ -216,19 +216,22 @@ class beam_aligner(gr.basic_block):
     def _handle_rsrp(self, msg):
         fields = fields_of(msg, "rsrp")
         beam_id = integer(fields, proto.BEAM_ID, "rsrp")
+        try:
+            complete = boolean(fields, proto.COMPLETE, "rsrp", default=True)
+            power = real(fields, proto.POWER, "rsrp", low=0.0) if complete else 0.0
+            dbm = (real(fields, proto.RSRP_DBM, "rsrp", default=10 * np.log10(max(power, 1e-30)))
+                   if complete else None)
+        except MessageError:
+            with self._lock:
+                if self._search is not None and beam_id == self._measurement_id:
+                    self._reprobe("unusable rsrp")  # this dwell's answer is lost: ask again
+            raise
         with self._lock:
             if self._search is None or beam_id != self._measurement_id:
                 return  # an old dwell, or one measured between the two commands of a pair
-            if not boolean(fields, proto.COMPLETE, "rsrp", default=True):
+            if not complete:
                 self._reprobe("incomplete dwell")  # cut short: as good as lost
                 return
-            try:
-                power = real(fields, proto.POWER, "rsrp", low=0.0)
-                dbm = real(fields, proto.RSRP_DBM, "rsrp",
-                           default=10 * np.log10(max(power, 1e-30)))
-            except MessageError:
-                self._reprobe("unusable rsrp")  # this dwell's answer is lost: ask again
-                raise
             self._retries = 0
             self._measurements += 1
             self._probe_dbm.append(dbm)

@@ -128,19 +128,22 @@ class codebook_sweeper(gr.basic_block):
     def _handle_rsrp(self, msg):
         fields = fields_of(msg, "rsrp")
         beam_id = integer(fields, proto.BEAM_ID, "rsrp")
+        try:
+            complete = boolean(fields, proto.COMPLETE, "rsrp", default=True)
+            power = real(fields, proto.POWER, "rsrp", low=0.0) if complete else 0.0
+            dbm = (real(fields, proto.RSRP_DBM, "rsrp", default=10 * np.log10(max(power, 1e-30)))
+                   if complete else None)
+        except MessageError:
+            with self._lock:
+                if self._index is not None and beam_id == self._sequence:
+                    self._reprobe("unusable rsrp")
+            raise
         with self._lock:
             if self._index is None or beam_id != self._sequence:
                 return  # a dwell of other weights, or a late answer to an earlier probe
-            if not boolean(fields, proto.COMPLETE, "rsrp", default=True):
+            if not complete:
                 self._reprobe("incomplete dwell")
                 return
-            try:
-                power = real(fields, proto.POWER, "rsrp", low=0.0)
-                dbm = real(fields, proto.RSRP_DBM, "rsrp",
-                           default=10 * np.log10(max(power, 1e-30)))
-            except MessageError:
-                self._reprobe("unusable rsrp")
-                raise
             self._retries = 0
             self._powers[self._index] = power
             if self.verbose:
