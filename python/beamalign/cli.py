@@ -192,6 +192,7 @@ def build_parser():
                      help="samples per dwell (speed)")
     run.add_argument("--repeats", type=COUNT, help="runs per figure, best kept (speed)")
     run.add_argument("--model", type=_existing, help="QSSR-Net weight file (align-*)")
+    run.add_argument("--method", choices=sorted(STRATEGIES), help="alignment method (soak)")
     run.add_argument("--nt", type=SIZE, help="Tx antennas (align-*)")
     run.add_argument("--nr", type=SIZE, help="Rx antennas (align-*)")
     run.add_argument("--paths", type=_number(int, 1, 64), help="paths (align-*, chanest-*)")

@@ -253,7 +253,7 @@ def doa(opts):
     return 0
 
 
-BENCH_OPTIONS = ("trials", "seed", "samples", "dwells", "repeats", "model", "grouping",
+BENCH_OPTIONS = ("trials", "seed", "samples", "dwells", "repeats", "model", "method", "grouping",
                  "turbo_trials", "nt", "nr", "paths", "profile", "nx", "nz", "m",
                  "array_seed", "calibration")
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Callable, Optional
 
-from . import align, chanest, doa, speed
+from . import align, chanest, doa, soak, speed
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ def _speed_summary(report, say):
 EXPERIMENTS = {
     "speed": Experiment(speed.run, summary=_speed_summary,
                         help="block throughput on one core"),
+    "soak": Experiment(soak.soak, help="memory and rate over many flowgraph alignments"),
     "align-snr": Experiment(align.align_snr, align.plot_power,
                             help="seed 000 Fig. 6: power vs SNR"),
     "align-nlos": Experiment(align.align_nlos, align.plot_power,
