@@ -9,6 +9,7 @@ import argparse
 import math
 import os
 import sys
+import tempfile
 
 from . import bench, commands, training
 from ._version import __version__
@@ -49,12 +50,18 @@ ANGLE = _number(float, -90.0, 90.0)
 
 
 def _output(text):
-    """An output path whose directory exists and is writable (checked before a long run)."""
+    """An output path whose directory takes a new file (tried, so root's access() cannot
+    fool it): checked before a long run, not after."""
     directory = os.path.dirname(os.path.abspath(text)) or "."
     if not os.path.isdir(directory):
         raise argparse.ArgumentTypeError(f"{text}: directory {directory} does not exist")
-    if not os.access(directory, os.W_OK) or (os.path.exists(text) and not os.access(text, os.W_OK)):
-        raise argparse.ArgumentTypeError(f"{text}: not writable")
+    if os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text}: is a directory")
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as err:
+        raise argparse.ArgumentTypeError(f"{text}: not writable ({err.strerror})") from None
     return text
 
 
