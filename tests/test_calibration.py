@@ -81,6 +81,16 @@ while True:  # large files, written again and again until the process is killed
 """
 
 
+@pytest.mark.parametrize("phase, position", [
+    ([0.1, float("nan")], [0.0, 0.0]), ([0.1, 0.2], [0.0, float("inf")]), ([], []),
+    ([0.1, 0.2], [0.0])])
+def test_a_calibration_its_loader_would_refuse_is_never_written(tmp_path, phase, position):
+    path = tmp_path / "cal.json"
+    with pytest.raises(ValueError):
+        save_calibration(path, Calibration("a", "rx", np.array(phase), np.array(position)))
+    assert not path.exists()
+
+
 def test_killing_the_writer_never_leaves_an_unreadable_file(tmp_path):
     path = tmp_path / "cal.json"
     save_calibration(path, _calibration(n=16))

@@ -54,8 +54,21 @@ class Calibration:
 
 
 def save_calibration(path, calibration):
+    """Writes the file atomically, after the checks load_calibration makes: the product
+    never writes a calibration its own loader would refuse."""
     if calibration.side not in SIDES:
         raise ValueError(f"side must be one of {SIDES}, got {calibration.side!r}")
+    phase = np.asarray(calibration.phase_rad, float)
+    position = np.asarray(calibration.position_wl, float)
+    if phase.ndim != 1 or len(phase) < 1 or position.shape != phase.shape:
+        raise ValueError("a calibration needs equally long phase and position vectors of "
+                         "at least one element")
+    if not (np.all(np.isfinite(phase)) and np.all(np.isfinite(position))):
+        raise ValueError("the calibration holds NaN or Inf: not written")
+    table = calibration.angle_table
+    if table is not None and (table.num_elements != len(phase) or
+                              not np.all(np.isfinite(table.table_rad))):
+        raise ValueError("the angle table does not fit the calibration or holds NaN/Inf")
     document = {
         "kind": CALIBRATION_KIND, "schema_version": CALIBRATION_SCHEMA_VERSION,
         "array_id": calibration.array_id, "side": calibration.side,

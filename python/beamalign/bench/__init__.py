@@ -6,24 +6,44 @@ its default trial count and its figure. `beamalign bench NAME` passes an option 
 when the user gave it and the function takes it, so a plain run uses the function's own
 defaults (the ones the README's figures were made with).
 """
+import importlib
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable, Optional
 
-from . import align, chanest, doa, soak, speed
+
+def _resolve(name, **fixed):
+    """A function of this package named "module.function", with fixed arguments bound.
+    Resolved on use: the experiments import Torch and GNU Radio flowgraphs, which the
+    command line should not pay for to print its help or refuse an argument."""
+    if name is None:
+        return None
+    module, function = name.rsplit(".", 1)
+    resolved = getattr(importlib.import_module(f"{__package__}.{module}"), function)
+    return partial(resolved, **fixed) if fixed else resolved
 
 
 @dataclass(frozen=True)
 class Experiment:
-    run: Callable  # (**options) -> Report
-    plot: Optional[Callable] = None  # (report, path) -> None
+    run_name: str  # "module.function" -> Report
+    plot_name: Optional[str] = None  # "module.function": (report, path) -> None
     summary: Optional[Callable] = None  # (report, print) -> None, lines after the run
     help: str = ""
+    fixed: dict = field(default_factory=dict)  # arguments bound for this experiment
+    plot_fixed: dict = field(default_factory=dict)
+
+    @property
+    def run(self):
+        return _resolve(self.run_name, **self.fixed)
+
+    @property
+    def plot(self):
+        return _resolve(self.plot_name, **self.plot_fixed)
 
     def accepts(self):
-        """The option names the run function takes."""
-        return set(inspect.signature(self.run).parameters)
+        """The option names the run function takes (bound ones are not options)."""
+        return set(inspect.signature(self.run).parameters) - set(self.fixed)
 
     @property
     def trials(self):
@@ -36,48 +56,48 @@ def _speed_summary(report, say):
     for row in report.rows:
         if row["metric"] == "ratio":
             say(f"dwell {row['x']}: rsrp_meter ({row['variant']}) {row['value']:.2f}x "
-                f"{speed.BASELINE}")
+                f"{row['baseline']}")
 
 
 EXPERIMENTS = {
-    "speed": Experiment(speed.run, summary=_speed_summary,
+    "speed": Experiment("speed.run", summary=_speed_summary,
                         help="block throughput on one core"),
-    "soak": Experiment(soak.soak, help="memory and rate over many flowgraph alignments"),
-    "align-snr": Experiment(align.align_snr, align.plot_power,
+    "soak": Experiment("soak.soak", help="memory and rate over many flowgraph alignments"),
+    "align-snr": Experiment("align.align_snr", "align.plot_power",
                             help="seed 000 Fig. 6: power vs SNR"),
-    "align-nlos": Experiment(align.align_nlos, align.plot_power,
+    "align-nlos": Experiment("align.align_nlos", "align.plot_power",
                              help="seed 000 Fig. 8: power vs SNR, 8 NLoS paths"),
-    "align-antennas": Experiment(align.align_antennas,
-                                 partial(align.plot_power, x_name="nt",
-                                         xlabel="Tx antennas Nt"),
-                                 help="seed 000 Fig. 7: power vs Tx antennas"),
-    "align-error": Experiment(align.align_error, align.plot_error,
+    "align-antennas": Experiment("align.align_antennas", "align.plot_power",
+                                 help="seed 000 Fig. 7: power vs Tx antennas",
+                                 plot_fixed={"x_name": "nt", "xlabel": "Tx antennas Nt"}),
+    "align-error": Experiment("align.align_error", "align.plot_error",
                               help="seed 000 Fig. 10: AoA estimates"),
-    "align-impair": Experiment(align.align_impair, align.plot_power,
+    "align-impair": Experiment("align.align_impair", "align.plot_power",
                                help="seed 000 Fig. 11: impaired arrays, self-calibration"),
-    "calibration-epochs": Experiment(align.calibration_epochs, align.plot_epochs,
+    "calibration-epochs": Experiment("align.calibration_epochs", "align.plot_epochs",
                                      help="seed 000 Fig. 12: power vs calibration updates"),
-    "doa-spectrum": Experiment(doa.doa_spectrum, doa.plot_spectrum,
+    "doa-spectrum": Experiment("doa.doa_spectrum", "doa.plot_spectrum",
                                help="seed 003 Fig. 1c: beamwidth of DBF, SCG, MoD-DNN"),
-    "doa-snr": Experiment(doa.doa_snr,
-                          partial(doa.plot_rmse, x_name="snr_db", xlabel="SNR (dB)"),
-                          help="seed 003 Fig. 4: RMSE vs SNR"),
-    "doa-impairment": Experiment(doa.doa_impairment,
-                                 partial(doa.plot_rmse, x_name="rho",
-                                         xlabel="impairment weight rho"),
-                                 help="seed 003 Fig. 4g: RMSE vs impairment weight"),
-    "doa-cdf": Experiment(doa.doa_cdf, doa.plot_cdf,
-                          help="seed 003 Fig. 5b: error CDF"),
-    "doa-speed": Experiment(doa.doa_speed, help="time per DoA estimate"),
-    "chanest-beams": Experiment(partial(chanest.chanest_beams, x_name="snr_db"),
-                                chanest.plot, help="seed 004 Fig. 8: beam designs vs SNR"),
-    "chanest-paths": Experiment(partial(chanest.chanest_beams, x_name="paths"),
-                                chanest.plot, help="seed 004 Fig. 9: beam designs vs paths"),
-    "chanest-snr": Experiment(partial(chanest.chanest_algorithms, x_name="snr_db"),
-                              chanest.plot, help="seed 004 Fig. 10: estimators vs SNR"),
-    "chanest-paths-alg": Experiment(partial(chanest.chanest_algorithms, x_name="paths"),
-                                    chanest.plot,
-                                    help="seed 004 Fig. 11: estimators vs paths"),
+    "doa-snr": Experiment("doa.doa_snr", "doa.plot_rmse", help="seed 003 Fig. 4: RMSE vs SNR",
+                          plot_fixed={"x_name": "snr_db", "xlabel": "SNR (dB)"}),
+    "doa-impairment": Experiment("doa.doa_impairment", "doa.plot_rmse",
+                                 help="seed 003 Fig. 4g: RMSE vs impairment weight",
+                                 plot_fixed={"x_name": "rho",
+                                             "xlabel": "impairment weight rho"}),
+    "doa-cdf": Experiment("doa.doa_cdf", "doa.plot_cdf", help="seed 003 Fig. 5b: error CDF"),
+    "doa-speed": Experiment("doa.doa_speed", help="time per DoA estimate"),
+    "chanest-beams": Experiment("chanest.chanest_beams", "chanest.plot",
+                                help="seed 004 Fig. 8: beam designs vs SNR",
+                                fixed={"x_name": "snr_db"}),
+    "chanest-paths": Experiment("chanest.chanest_beams", "chanest.plot",
+                                help="seed 004 Fig. 9: beam designs vs paths",
+                                fixed={"x_name": "paths"}),
+    "chanest-snr": Experiment("chanest.chanest_algorithms", "chanest.plot",
+                              help="seed 004 Fig. 10: estimators vs SNR",
+                              fixed={"x_name": "snr_db"}),
+    "chanest-paths-alg": Experiment("chanest.chanest_algorithms", "chanest.plot",
+                                    help="seed 004 Fig. 11: estimators vs paths",
+                                    fixed={"x_name": "paths"}),
 }
 
 

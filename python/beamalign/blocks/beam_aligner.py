@@ -14,7 +14,6 @@ from gnuradio import gr
 from .. import protocol as proto
 from ..align import make_strategy
 from ..align.probes import Alignment
-from ..align.self_calibration import SelfCalibrator
 from ..arrays.calibration import load_calibration
 from .messages import beam_cmd, dict_to_pmt
 from .validate import (
@@ -84,6 +83,8 @@ class beam_aligner(gr.basic_block):
             if not hasattr(self.strategy, "set_estimates"):
                 raise ValueError(f"method {method!r} does not compensate beams; self-calibration "
                                  "needs 'qssr-net-impair'")
+            # Torch, which self-calibration needs, costs seconds to import: only here.
+            from ..align.self_calibration import SelfCalibrator
             self.calibrator = SelfCalibrator(nt, nr)
         if not dwell_timeout_s > 0 or int(max_reprobes) < 0:
             raise ValueError("dwell_timeout_s must be > 0 and max_reprobes >= 0")

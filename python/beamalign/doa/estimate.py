@@ -5,7 +5,6 @@ import numpy as np
 
 from ..models import registry
 from .coarray import sample_covariance
-from .mod_dnn import ModDnnEstimator
 from .subspace import music_spectrum, root_music
 
 
@@ -28,6 +27,8 @@ def load_doa_cnn(path=None):
 
 def load_mod_dnn(path=None):
     """MoD-DNN (weights shipped, trained by `beamalign train mod-dnn`) around the C++ SCG."""
+    # Torch costs seconds to import: only a learned method's user pays for it.
+    from .mod_dnn import ModDnnEstimator
     return ModDnnEstimator(registry.load("mod-dnn", path))
 
 

@@ -4,20 +4,16 @@
 Kernels load networks through here (`load("mod-dnn")`), the training commands write to
 `path_of(name)` by default, and the tests check every entry's sidecar.
 """
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
-
-from .doa_cnn import DoaCnn
-from .mod_dnn import ModDnn
-from .qssr_net import QSSRNet
-from .sr_bsnet import SRBSNet
 
 MODEL_DIR = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
 class ShippedModel:
-    network: type  # an nn.Module class with ARCHITECTURE and load(path)
+    network_name: str  # "module.Class" in this package: an nn.Module with load(path)
     file: str
     trained_for: str
 
@@ -25,19 +21,26 @@ class ShippedModel:
     def path(self):
         return MODEL_DIR / self.file
 
+    @property
+    def network(self):
+        # Resolved on use: Torch takes seconds to import, and `from gnuradio import
+        # beamalign` (GRC, every flowgraph) should not pay for it until a network loads.
+        module, name = self.network_name.rsplit(".", 1)
+        return getattr(importlib.import_module(f"{__package__}.{module}"), name)
+
 
 SHIPPED = {
-    "qssr-net": ShippedModel(QSSRNet, "qssr_net.safetensors",
+    "qssr-net": ShippedModel("qssr_net.QSSRNet", "qssr_net.safetensors",
                              "64 x 16 ULA link, Saleh-Valenzuela LoS (L = 3), 5-30 dB"),
-    "qssr-net-16x16": ShippedModel(QSSRNet, "qssr_net_16x16.safetensors",
+    "qssr-net-16x16": ShippedModel("qssr_net.QSSRNet", "qssr_net_16x16.safetensors",
                                    "16 x 16 ULA link, Saleh-Valenzuela LoS (L = 3), 5-30 dB"),
-    "qssr-net-32x16": ShippedModel(QSSRNet, "qssr_net_32x16.safetensors",
+    "qssr-net-32x16": ShippedModel("qssr_net.QSSRNet", "qssr_net_32x16.safetensors",
                                    "32 x 16 ULA link, Saleh-Valenzuela LoS (L = 3), 5-30 dB"),
-    "sr-bsnet": ShippedModel(SRBSNet, "sr_bsnet.safetensors",
+    "sr-bsnet": ShippedModel("sr_bsnet.SRBSNet", "sr_bsnet.safetensors",
                              "64 x 16 ULA link, Saleh-Valenzuela LoS (L = 3), 5-30 dB"),
-    "doa-cnn": ShippedModel(DoaCnn, "doa_cnn.safetensors",
+    "doa-cnn": ShippedModel("doa_cnn.DoaCnn", "doa_cnn.safetensors",
                             "4-antenna SRS receiver, the simulated phase-error profile 1000"),
-    "mod-dnn": ShippedModel(ModDnn, "mod_dnn.safetensors",
+    "mod-dnn": ShippedModel("mod_dnn.ModDnn", "mod_dnn.safetensors",
                             "4-antenna SRS receiver, the simulated phase-error profile 1000"),
 }
 

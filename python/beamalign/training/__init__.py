@@ -6,34 +6,39 @@ make its examples, and writes weights through models.store. TRAINERS maps a comm
 name to its loop and to how the command's options (--epochs, --steps, --batch, ...) map
 onto the loop's own arguments.
 """
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from ..models import registry
-from . import doa_cnn, mod_dnn, qssr_net, sr_bsnet
 
 
 @dataclass(frozen=True)
 class Trainer:
-    train: Callable  # (path, **arguments) -> written weight path
+    module: str  # the training module; its train(path, **arguments) writes the weights
     options: dict  # command option -> the loop's argument of that name
     shipped: Callable  # (nt, nr) -> the registry name whose file this trains
     help: str
+
+    @property
+    def train(self):
+        # Imported on use: the loops import Torch, which `beamalign --help` should not.
+        return importlib.import_module(f"{__package__}.{self.module}").train
 
 
 _EPOCH_OPTIONS = {"epochs": "epochs", "steps": "steps_per_epoch", "batch": "batch",
                   "nt": "nt", "nr": "nr"}
 
 TRAINERS = {
-    "qssr-net": Trainer(qssr_net.train, _EPOCH_OPTIONS, registry.qssr_net_name,
+    "qssr-net": Trainer("qssr_net", _EPOCH_OPTIONS, registry.qssr_net_name,
                         "QSSR-Net (seed 000) for an nt x nr link"),
-    "sr-bsnet": Trainer(sr_bsnet.train, _EPOCH_OPTIONS, lambda nt, nr: "sr-bsnet",
+    "sr-bsnet": Trainer("sr_bsnet", _EPOCH_OPTIONS, lambda nt, nr: "sr-bsnet",
                         "the SR-BSNet baseline (seed 000)"),
-    "doa-cnn": Trainer(doa_cnn.train, {"epochs": "epochs", "steps": "steps_per_epoch",
+    "doa-cnn": Trainer("doa_cnn", {"epochs": "epochs", "steps": "steps_per_epoch",
                                        "batch": "batch"}, lambda nt, nr: "doa-cnn",
                        "the data-driven DoA CNN baseline (seed 003)"),
-    "mod-dnn": Trainer(mod_dnn.train, {"steps": "steps", "batch": "batch",
+    "mod-dnn": Trainer("mod_dnn", {"steps": "steps", "batch": "batch",
                                        "ae_samples": "ae_samples"}, lambda nt, nr: "mod-dnn",
                        "MoD-DNN (seed 003)"),
 }
