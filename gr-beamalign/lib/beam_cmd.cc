@@ -7,6 +7,7 @@
 #include <gnuradio/beamalign/protocol.h>
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 namespace gr {
 namespace beamalign {
@@ -111,12 +112,88 @@ std::string parse_beam_cmd(const pmt::pmt_t& msg, int expected_length, beam_comm
         out.sample = pmt::is_uint64(sample) ? pmt::to_uint64(sample)
                                             : static_cast<uint64_t>(pmt::to_long(sample));
     }
+    const pmt::pmt_t time = pmt::dict_ref(msg, protocol::TIME, pmt::PMT_NIL);
+    out.has_time = false;
+    if (!pmt::is_null(time)) {
+        if (out.has_sample) {
+            return "beam_cmd has both 'sample' and 'time': give one";
+        }
+        double full = 0.0, frac = 0.0;
+        if (pmt::is_real(time) || pmt::is_integer(time)) {
+            const double seconds = pmt::to_double(time);
+            full = std::floor(seconds);
+            frac = seconds - full;
+        } else if (pmt::is_tuple(time) && pmt::length(time) == 2 &&
+                   (pmt::is_integer(pmt::tuple_ref(time, 0)) ||
+                    pmt::is_uint64(pmt::tuple_ref(time, 0))) &&
+                   pmt::is_real(pmt::tuple_ref(time, 1))) {
+            const pmt::pmt_t whole = pmt::tuple_ref(time, 0);
+            full = pmt::is_uint64(whole) ? static_cast<double>(pmt::to_uint64(whole))
+                                         : static_cast<double>(pmt::to_long(whole));
+            frac = pmt::to_double(pmt::tuple_ref(time, 1));
+        } else {
+            return "beam_cmd field 'time' must be seconds (a number) or a (seconds, "
+                   "fraction) tuple";
+        }
+        if (!std::isfinite(full) || !std::isfinite(frac) || full < 0.0 || full > 1e12 ||
+            frac < 0.0 || frac >= 1.0) {
+            return "beam_cmd field 'time' must be a finite time >= 0";
+        }
+        out.has_time = true;
+        out.time_full = static_cast<int64_t>(full);
+        out.time_frac = frac;
+    }
     return "";
 }
 
-std::string beam_schedule::add(const beam_command& cmd, uint64_t now)
+void time_reference::update(const std::vector<gr::tag_t>& tags)
 {
-    if (d_queue.size() >= max_pending) {
+    for (const auto& tag : tags) {
+        if (pmt::eq(tag.key, protocol::RX_TIME) || pmt::eq(tag.key, protocol::TX_TIME)) {
+            if (pmt::is_tuple(tag.value) && pmt::length(tag.value) == 2) {
+                const pmt::pmt_t whole = pmt::tuple_ref(tag.value, 0);
+                const pmt::pmt_t frac = pmt::tuple_ref(tag.value, 1);
+                if ((pmt::is_uint64(whole) || pmt::is_integer(whole)) &&
+                    pmt::is_real(frac)) {
+                    d_full = pmt::is_uint64(whole)
+                                 ? static_cast<int64_t>(pmt::to_uint64(whole))
+                                 : pmt::to_long(whole);
+                    d_frac = pmt::to_double(frac);
+                    d_offset = tag.offset;
+                    d_valid = true;
+                }
+            }
+        } else if (pmt::eq(tag.key, protocol::RX_RATE) ||
+                   pmt::eq(tag.key, protocol::TX_RATE)) {
+            if (pmt::is_real(tag.value) && pmt::to_double(tag.value) > 0.0) {
+                d_rate = pmt::to_double(tag.value);
+            }
+        }
+    }
+}
+
+bool time_reference::sample_of(const beam_command& cmd, uint64_t& sample) const
+{
+    if (!valid()) {
+        return false;
+    }
+    // Whole seconds and fractions apart, so that hours of radio time keep the
+    // precision a 61.44 Msps sample needs.
+    const double elapsed =
+        static_cast<double>(cmd.time_full - d_full) + (cmd.time_frac - d_frac);
+    const double offset = std::round(elapsed * d_rate);
+    if (offset < -static_cast<double>(d_offset)) {
+        sample = 0; // before the stream began: as late as it gets
+        return true;
+    }
+    sample = static_cast<uint64_t>(static_cast<double>(d_offset) + offset);
+    return true;
+}
+
+std::string
+beam_schedule::add(const beam_command& cmd, uint64_t now, const time_reference* clock)
+{
+    if (d_queue.size() + d_awaiting.size() >= max_pending) {
         return "beam_cmd refused: " + std::to_string(max_pending) +
                " commands already wait to be applied";
     }
@@ -126,6 +203,21 @@ std::string beam_schedule::add(const beam_command& cmd, uint64_t now)
                std::to_string(now);
     }
     beam_command queued = cmd;
+    if (queued.has_time) {
+        if (!clock) {
+            return "beam_cmd field 'time' needs a block with a sample rate and time tags";
+        }
+        if (!clock->sample_of(queued, queued.sample)) {
+            d_awaiting.push_back(queued);
+            return "";
+        }
+        queued.has_time = false;
+        queued.has_sample = true;
+        if (queued.sample > now && queued.sample - now > max_lead) {
+            return "beam_cmd time is more than " + std::to_string(max_lead) +
+                   " samples ahead of sample " + std::to_string(now);
+        }
+    }
     if (queued.has_sample && queued.sample < now) {
         queued.has_sample = false; // late: applies now, in arrival order
         ++d_late;
@@ -136,6 +228,23 @@ std::string beam_schedule::add(const beam_command& cmd, uint64_t now)
     });
     d_queue.insert(pos, queued);
     return "";
+}
+
+std::string beam_schedule::resolve(uint64_t now, const time_reference& clock)
+{
+    std::string refused;
+    if (d_awaiting.empty() || !clock.valid()) {
+        return refused;
+    }
+    std::deque<beam_command> waiting;
+    waiting.swap(d_awaiting);
+    for (const auto& cmd : waiting) {
+        const std::string why = add(cmd, now, &clock);
+        if (!why.empty()) {
+            refused = why;
+        }
+    }
+    return refused;
 }
 
 bool beam_schedule::pop_due(uint64_t sample, beam_command& out)
@@ -176,6 +285,91 @@ void bad_input_log::report(gr::logger_ptr logger, const std::string& what)
     ++d_count;
     if (d_seen.insert(what).second) {
         logger->warn("dropped: {:s} (further occurrences are only counted)", what);
+    }
+}
+
+std::vector<gr_complex> quantise_phases(const std::vector<gr_complex>& w, int bits)
+{
+    if (bits <= 0) {
+        return w;
+    }
+    const double step = 2.0 * M_PI / static_cast<double>(1 << bits);
+    std::vector<gr_complex> q(w.size());
+    for (size_t n = 0; n < w.size(); ++n) {
+        const double phase = std::round(std::arg(w[n]) / step) * step;
+        q[n] = std::polar(std::abs(w[n]), static_cast<float>(phase));
+    }
+    return q;
+}
+
+array_weights::array_weights(const char* who,
+                             int num_elements,
+                             int bits,
+                             const std::vector<gr_complex>& calibration,
+                             bool conjugate)
+    : d_who(who)
+    , d_num(num_elements)
+    , d_bits(bits)
+    , d_conjugate(conjugate)
+{
+    if (num_elements < 1) {
+        throw std::invalid_argument(d_who + ": num_channels must be at least 1");
+    }
+    if (bits < 0 || bits > 16) {
+        throw std::invalid_argument(d_who + ": bits must be in 0..16");
+    }
+    check_calibration(calibration);
+    d_calibration = calibration;
+    d_requested.assign(
+        num_elements,
+        gr_complex(1.0f / std::sqrt(static_cast<float>(num_elements)), 0.0f));
+    refresh();
+}
+
+void array_weights::check_calibration(const std::vector<gr_complex>& calibration) const
+{
+    if (!calibration.empty() && static_cast<int>(calibration.size()) != d_num) {
+        throw std::invalid_argument(d_who + ": calibration has length " +
+                                    std::to_string(calibration.size()) + ", expected " +
+                                    std::to_string(d_num));
+    }
+    for (const auto& c : calibration) {
+        if (!std::isfinite(c.real()) || !std::isfinite(c.imag())) {
+            throw std::invalid_argument(d_who + ": calibration holds NaN or Inf");
+        }
+    }
+}
+
+void array_weights::set_requested(const std::vector<gr_complex>& w)
+{
+    d_requested = w;
+    refresh();
+}
+
+void array_weights::set_calibration(const std::vector<gr_complex>& calibration)
+{
+    check_calibration(calibration);
+    d_calibration = calibration;
+    refresh();
+}
+
+void array_weights::set_bits(int bits)
+{
+    if (bits < 0 || bits > 16) {
+        throw std::invalid_argument(d_who + ": bits must be in 0..16");
+    }
+    d_bits = bits;
+    refresh();
+}
+
+void array_weights::refresh()
+{
+    d_weights = quantise_phases(d_requested, d_bits);
+    d_taps.resize(d_num);
+    for (int n = 0; n < d_num; ++n) {
+        const gr_complex c =
+            d_calibration.empty() ? gr_complex(1.0f, 0.0f) : d_calibration[n];
+        d_taps[n] = (d_conjugate ? std::conj(d_weights[n]) : d_weights[n]) * c;
     }
 }
 

@@ -6,7 +6,9 @@
 #ifndef INCLUDED_BEAMALIGN_BEAM_CMD_H
 #define INCLUDED_BEAMALIGN_BEAM_CMD_H
 
+#include <gnuradio/block.h>
 #include <gnuradio/logger.h>
+#include <gnuradio/tags.h>
 #include <gnuradio/types.h>
 #include <pmt/pmt.h>
 #include <cstdint>
@@ -25,6 +27,71 @@ struct beam_command {
     std::vector<gr_complex> weights;
     bool has_sample = false;
     uint64_t sample = 0;
+    bool has_time = false;  // radio time (UHD time spec) from which the weights apply
+    int64_t time_full = 0;  // whole seconds
+    double time_frac = 0.0; // fraction in [0, 1)
+};
+
+/*!
+ * Maps radio time to sample indices from the time tags a UHD block puts on its stream
+ * (`rx_time` on received samples, `tx_time` on samples to transmit): the tag's offset
+ * is the sample at that time, and samples follow at the sample rate (updated by
+ * `rx_rate` / `tx_rate` tags when present).
+ */
+class time_reference
+{
+public:
+    explicit time_reference(double samp_rate)
+        : d_rate(samp_rate)
+    {
+    }
+    //! Takes the time and rate tags among `tags` (a block's input tags, in order).
+    void update(const std::vector<gr::tag_t>& tags);
+    //! The sample at the command's time; false when no time tag has come yet (or the
+    //! rate is unknown).
+    bool sample_of(const beam_command& cmd, uint64_t& sample) const;
+    bool valid() const { return d_valid && d_rate > 0.0; }
+
+private:
+    double d_rate;
+    bool d_valid = false;
+    uint64_t d_offset = 0;
+    int64_t d_full = 0;
+    double d_frac = 0.0;
+};
+
+/*! Phase quantisation of a B-bit phase shifter; bits <= 0 leaves w unchanged. */
+std::vector<gr_complex> quantise_phases(const std::vector<gr_complex>& w, int bits);
+
+/*!
+ * The weights one array block applies: requested weights, their B-bit phase
+ * quantisation and the per-element calibration, as per-element taps (conjugated for a
+ * receive combiner, y = sum conj(w_n) c_n x_n; as they are for a transmit splitter,
+ * x_n = w_n c_n s).
+ */
+class array_weights
+{
+public:
+    array_weights(const char* who,
+                  int num_elements,
+                  int bits,
+                  const std::vector<gr_complex>& calibration,
+                  bool conjugate);
+    void set_requested(const std::vector<gr_complex>& w);
+    void set_calibration(const std::vector<gr_complex>& calibration);
+    void set_bits(int bits);
+    const std::vector<gr_complex>& weights() const { return d_weights; }
+    const std::vector<gr_complex>& taps() const { return d_taps; }
+    int size() const { return d_num; }
+
+private:
+    std::string d_who;
+    int d_num;
+    int d_bits;
+    bool d_conjugate;
+    std::vector<gr_complex> d_requested, d_weights, d_calibration, d_taps;
+    void check_calibration(const std::vector<gr_complex>& calibration) const;
+    void refresh();
 };
 
 /*!
@@ -62,15 +129,22 @@ pmt::pmt_t beam_tag_value(int64_t beam_id, int64_t tx_beam_id, int64_t rx_beam_i
  * nor holds up later ones) and is counted; one further ahead than max_lead samples,
  * or beyond max_pending queued commands, is refused.
  */
+class time_reference;
+
 class beam_schedule
 {
 public:
     static constexpr size_t max_pending = 256;
     static constexpr uint64_t max_lead = uint64_t(1) << 32; // 70 s at 61.44 Msps
 
-    //! Queues cmd; `now` is the next sample to be produced. Returns why it was
-    //! refused, or an empty string.
-    std::string add(const beam_command& cmd, uint64_t now);
+    //! Queues cmd; `now` is the next sample to be produced. A command timed by radio
+    //! `time` becomes a sample-timed one through `clock`, or waits (see resolve) until
+    //! the stream's first time tag. Returns why it was refused, or an empty string.
+    std::string
+    add(const beam_command& cmd, uint64_t now, const time_reference* clock = nullptr);
+    //! Turns commands waiting for a time reference into sample-timed ones once `clock`
+    //! has one; returns why one was refused (the last), or an empty string.
+    std::string resolve(uint64_t now, const time_reference& clock);
     //! Pops the next command due at `sample` into out. False when none is due.
     bool pop_due(uint64_t sample, beam_command& out);
     //! The sample of the earliest queued timed command (UINT64_MAX when none).
@@ -81,7 +155,8 @@ public:
 
 private:
     uint64_t d_late = 0;
-    std::deque<beam_command> d_queue; // untimed first, then timed by sample
+    std::deque<beam_command> d_queue;    // untimed first, then timed by sample
+    std::deque<beam_command> d_awaiting; // timed by radio time, no time reference yet
 };
 
 class bad_input_log

@@ -4,6 +4,7 @@
 Blocks (from gnuradio import beamalign):
     sim_array_source   simulated analog-beamforming link (C++)
     beam_combiner      N array channels -> one beam, switched at an exact sample (C++)
+    beam_splitter      one stream -> N weighted element streams (transmit array, C++)
     rsrp_meter         per-dwell received power, pilot or energy mode (C++)
     coarray_spectrum   coarray DBF / SCG spatial spectrum of CFR snapshots (C++)
     srs_cfr            M antenna streams of SRS OFDM symbols -> CFR snapshots (C++)
@@ -13,6 +14,7 @@ Blocks (from gnuradio import beamalign):
     beam_aligner       closed-loop beam search (exhaustive, binary, QSSR)
     beam_display       beam pattern and probe RSRP vectors for Qt GUI sinks
     codebook_sweeper   closed-loop codebook sweep controller
+    message_link       forwards messages with loss, delay and jitter (lossy links)
     uhd_array_source   N-channel USRP + beam_combiner
     pc_hbf_source      simulated partially-connected hybrid array, one pilot per vector
     chanest_estimator  OMP / SC-VBI / GW-SC-VBI / Turbo-VBI channel estimates (C++)
@@ -24,6 +26,7 @@ from . import align, arrays, chanest, channels, codebooks, doa
 from ._version import __version__
 from .beamalign_python import (
                                beam_combiner,
+                               beam_splitter,
                                coarray_spectrum,
                                gaussian_noise,
                                rsrp_meter,
@@ -35,6 +38,7 @@ from .blocks.beam_display import beam_display
 from .blocks.chanest import chanest_estimator, pc_hbf_source
 from .blocks.codebook_sweeper import codebook_sweeper
 from .blocks.doa_estimator import doa_estimator
+from .blocks.message_link import message_link
 from .blocks.srs_source import sim_srs_source
 from .hw.uhd_array import uhd_array_source, uhd_rf_chain_source, uhd_srs_source
 from .pilots import zadoff_chu

@@ -27,10 +27,14 @@ SIDE = "side"  # "tx" or "rx"
 BEAM_ID = "beam_id"
 WEIGHTS = "weights"
 SAMPLE = "sample"  # optional: absolute sample index from which the weights apply
+TIME = "time"  # optional: radio time (seconds, or (seconds, fraction)) instead of sample
 U = "u"
 LAYER = "layer"
 INDEX = "index"
 SIDE_TX, SIDE_RX = "tx", "rx"
+
+# UHD's own stream tags: the time of a sample, and the sample rate
+RX_TIME, TX_TIME, RX_RATE, TX_RATE = "rx_time", "tx_time", "rx_rate", "tx_rate"
 
 # beam tag and rsrp fields
 TX_BEAM_ID = "tx_beam_id"
@@ -80,7 +84,7 @@ U_V = "u_v"
 GAIN = "gain"
 
 PORTS = (BEAM_CMD, RSRP, RESULT, START, ABORT, CHANNEL, CHANNEL_INFO, DOA, ANGLE, CHANEST)
-KEYS = (BEAM, FAILED, REASON, SEQUENCE, SIDE, BEAM_ID, WEIGHTS, SAMPLE, U, LAYER, INDEX, TX_BEAM_ID, RX_BEAM_ID, POWER,
+KEYS = (BEAM, TIME, RX_TIME, TX_TIME, RX_RATE, TX_RATE, FAILED, REASON, SEQUENCE, SIDE, BEAM_ID, WEIGHTS, SAMPLE, U, LAYER, INDEX, TX_BEAM_ID, RX_BEAM_ID, POWER,
         RSRP_DBM, NSAMPLES, OFFSET, COMPLETE, METHOD, U_TX, U_RX, F, W, MEASUREMENTS,
         POWER_DB, PROBES_DBM, POWERS, NT, NR, H, GAINS, ANGLE_DEG, SPECTRUM, GRID_DEG, PATHS,
         NMSE_DB, PILOT, CPU_S, U_H, U_V, GAIN, TX_PHASE, TX_POSITION, RX_PHASE, RX_POSITION)

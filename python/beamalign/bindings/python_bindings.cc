@@ -13,6 +13,7 @@
 #include <pybind11/stl.h>
 
 #include <gnuradio/beamalign/beam_combiner.h>
+#include <gnuradio/beamalign/beam_splitter.h>
 #include <gnuradio/beamalign/channel_model.h>
 #include <gnuradio/beamalign/coarray.h>
 #include <gnuradio/beamalign/coarray_spectrum.h>
@@ -77,7 +78,8 @@ Args:
 Combines N array channels into one beam: y = sum_n conj(w_n) c_n x_n.
 
 Weights come from `beam_cmd` messages with side "rx"; an optional integer field
-`sample` names the input sample they apply from. The first output sample under new
+`sample` names the input sample they apply from, or `time` the radio time (through
+the `rx_time` tags of channel 0 and the sample rate). The first output sample under new
 weights carries a `beam` tag. bits > 0 quantises weight phases to 2^bits levels; the
 calibration vector c (empty: none) corrects each channel.
 
@@ -85,15 +87,47 @@ Args:
     num_channels: number of inputs N
     bits: phase-shifter resolution, 0 for none
     calibration: per-channel complex correction (length N or empty)
+    samp_rate: samples per second for `time` commands (0: from an `rx_rate` tag)
 )doc")
         .def(py::init(&beam_combiner::make),
              py::arg("num_channels"),
              py::arg("bits") = 0,
-             py::arg("calibration") = std::vector<gr_complex>())
+             py::arg("calibration") = std::vector<gr_complex>(),
+             py::arg("samp_rate") = 0.0)
         .def("set_calibration", &beam_combiner::set_calibration, py::arg("calibration"))
         .def("set_bits", &beam_combiner::set_bits, py::arg("bits"))
         .def("weights", &beam_combiner::weights)
-        .def("malformed_messages", &beam_combiner::malformed_messages);
+        .def("malformed_messages", &beam_combiner::malformed_messages)
+        .def("late_commands", &beam_combiner::late_commands);
+
+    py::class_<beam_splitter,
+               gr::sync_block,
+               gr::block,
+               gr::basic_block,
+               std::shared_ptr<beam_splitter>>(m, "beam_splitter", R"doc(
+Splits one stream into N weighted element streams: x_n = w_n c_n s (transmit array).
+
+Weights come from `beam_cmd` messages with side "tx", applied at once, from an input
+`sample`, or from a radio `time` (through `tx_time` tags and the sample rate). The first
+sample under new weights carries a `beam` tag on every output. bits > 0 quantises
+weight phases; c (empty: none) corrects each element.
+
+Args:
+    num_channels: number of outputs N
+    bits: phase-shifter resolution, 0 for none
+    calibration: per-element complex correction (length N or empty)
+    samp_rate: samples per second for `time` commands (0: from a `tx_rate` tag)
+)doc")
+        .def(py::init(&beam_splitter::make),
+             py::arg("num_channels"),
+             py::arg("bits") = 0,
+             py::arg("calibration") = std::vector<gr_complex>(),
+             py::arg("samp_rate") = 0.0)
+        .def("set_calibration", &beam_splitter::set_calibration, py::arg("calibration"))
+        .def("set_bits", &beam_splitter::set_bits, py::arg("bits"))
+        .def("weights", &beam_splitter::weights)
+        .def("malformed_messages", &beam_splitter::malformed_messages)
+        .def("late_commands", &beam_splitter::late_commands);
 
     py::class_<rsrp_meter, gr::block, gr::basic_block, std::shared_ptr<rsrp_meter>>(
         m, "rsrp_meter", R"doc(

@@ -22,7 +22,10 @@ namespace beamalign {
  * Turns a multi-channel receiver into a phased array. The weights w come from
  * `beam_cmd` messages with side "rx" (other sides are for other blocks and are
  * ignored); an optional integer field `sample` names the absolute input sample from
- * which the weights apply, otherwise they apply from the next sample processed.
+ * which the weights apply, or a field `time` (radio seconds, or a (seconds, fraction)
+ * tuple) the radio time from which they apply, turned into a sample through the
+ * `rx_time` tags UHD puts on channel 0 and the sample rate (samp_rate, or the `rx_rate`
+ * tag); otherwise they apply from the next sample processed.
  * The first output sample under new weights carries a `beam` tag (dict: beam_id,
  * tx_beam_id, rx_beam_id). With bits > 0 the weight phases are quantised to 2^bits
  * levels, as a B-bit phase shifter does. The calibration vector c corrects each
@@ -37,15 +40,21 @@ public:
      * \param num_channels number of input streams N
      * \param bits phase-shifter resolution in bits, 0 for unquantised weights
      * \param calibration per-channel complex correction (length N or empty)
+     * \param samp_rate samples per second, for commands timed by `time` (0: unknown
+     *        until an `rx_rate` tag says)
      */
-    static sptr
-    make(int num_channels, int bits, const std::vector<gr_complex>& calibration);
+    static sptr make(int num_channels,
+                     int bits,
+                     const std::vector<gr_complex>& calibration,
+                     double samp_rate = 0.0);
 
     virtual void set_calibration(const std::vector<gr_complex>& calibration) = 0;
     virtual void set_bits(int bits) = 0;
     /*! \brief The weights in force (after quantisation, before calibration). */
     virtual std::vector<gr_complex> weights() const = 0;
     virtual uint64_t malformed_messages() const = 0;
+    /*! \brief Commands that arrived after their sample (applied at once). */
+    virtual uint64_t late_commands() const = 0;
 };
 
 } // namespace beamalign

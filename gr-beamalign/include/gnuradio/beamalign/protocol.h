@@ -31,8 +31,15 @@ inline const pmt::pmt_t BEAM_ID = pmt::intern("beam_id");
 inline const pmt::pmt_t WEIGHTS = pmt::intern("weights");
 inline const pmt::pmt_t SAMPLE = pmt::intern("sample");
 inline const pmt::pmt_t U = pmt::intern("u");
+inline const pmt::pmt_t TIME = pmt::intern("time"); // radio time (UHD time spec)
 inline constexpr const char* SIDE_TX = "tx";
 inline constexpr const char* SIDE_RX = "rx";
+
+// UHD's own stream tags: the time of a sample and the sample rate
+inline const pmt::pmt_t RX_TIME = pmt::intern("rx_time");
+inline const pmt::pmt_t TX_TIME = pmt::intern("tx_time");
+inline const pmt::pmt_t RX_RATE = pmt::intern("rx_rate");
+inline const pmt::pmt_t TX_RATE = pmt::intern("tx_rate");
 
 // beam tag and rsrp fields
 inline const pmt::pmt_t TX_BEAM_ID = pmt::intern("tx_beam_id");
