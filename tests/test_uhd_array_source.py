@@ -34,3 +34,16 @@ def test_srs_source_without_usrp_names_the_device_and_checks_the_layout_first():
         beamalign.uhd_srs_source(args, 4)
     with pytest.raises(ValueError, match="fit in fft_size"):
         beamalign.uhd_srs_source(args, 4, fft_size=64, srs_length=96)
+
+
+def test_array_sink_without_usrp_names_the_device_and_checks_its_parameters_first():
+    args = "type=b200,serial=BEAMALIGN-SINK"
+    with pytest.raises(RuntimeError, match="serial=BEAMALIGN-SINK") as err:
+        beamalign.uhd_array_sink(args, 4, 1e6, 3.5e9, 10.0)
+    assert "uhd_array_sink: no USRP found" in str(err.value)
+    with pytest.raises(ValueError, match="num_channels"):
+        beamalign.uhd_array_sink("type=b200", 0)
+    with pytest.raises(ValueError, match="calibration"):
+        beamalign.uhd_array_sink("type=b200", 2, calibration=[1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="time_source"):
+        beamalign.uhd_array_sink("type=b200", 2, time_source="sundial")

@@ -16,6 +16,7 @@ Blocks (from gnuradio import beamalign):
     codebook_sweeper   closed-loop codebook sweep controller
     message_link       forwards messages with loss, delay and jitter (lossy links)
     uhd_array_source   N-channel USRP + beam_combiner
+    uhd_array_sink     beam_splitter + N-channel USRP transmitter
     pc_hbf_source      simulated partially-connected hybrid array, one pilot per vector
     chanest_estimator  OMP / SC-VBI / GW-SC-VBI / Turbo-VBI channel estimates (C++)
     uhd_rf_chain_source  hybrid array RF chains on USRP channels, one vector per sample
@@ -40,11 +41,12 @@ from .blocks.codebook_sweeper import codebook_sweeper
 from .blocks.doa_estimator import doa_estimator
 from .blocks.message_link import message_link
 from .blocks.srs_source import sim_srs_source
-from .hw.uhd_array import uhd_array_source, uhd_rf_chain_source, uhd_srs_source
+from .hw.uhd_array import uhd_array_sink, uhd_array_source, uhd_rf_chain_source, uhd_srs_source
 from .pilots import zadoff_chu
 
 __all__ = [
-    "__version__", "beam_combiner", "coarray_spectrum", "gaussian_noise", "rsrp_meter", "sim_array_source", "srs_cfr",
+    "__version__", "beam_combiner", "beam_splitter", "message_link", "uhd_array_sink",
+    "coarray_spectrum", "gaussian_noise", "rsrp_meter", "sim_array_source", "srs_cfr",
     "sim_srs_source", "uhd_srs_source", "doa_estimator",
     "beam_aligner", "beam_display", "codebook_sweeper", "uhd_array_source",
     "pc_hbf_source", "chanest_estimator", "uhd_rf_chain_source", "align", "chanest", "arrays", "channels", "codebooks", "doa", "zadoff_chu",

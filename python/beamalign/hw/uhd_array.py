@@ -10,17 +10,20 @@ TIME_SOURCES = ("", "internal", "external", "mimo", "gpsdo")
 CLOCK_SOURCES = TIME_SOURCES
 
 
-def open_usrp_source(who, device_args, num_channels, samp_rate, center_freq, gain,
-                     subdev_spec="", clock_source="", time_source="", lo_source=""):
-    """An N-channel uhd.usrp_source, all channels tuned alike; RuntimeError naming the
-    device arguments when no USRP answers."""
+def open_usrp(who, direction, device_args, num_channels, samp_rate, center_freq, gain,
+              subdev_spec="", clock_source="", time_source="", lo_source=""):
+    """An N-channel uhd.usrp_source ("rx") or usrp_sink ("tx"), all channels tuned alike;
+    RuntimeError naming the device arguments when no USRP answers."""
     if clock_source not in CLOCK_SOURCES or time_source not in TIME_SOURCES:
         raise ValueError(f"clock_source and time_source must be one of {TIME_SOURCES}")
+    if num_channels < 1 or not samp_rate > 0:
+        raise ValueError(f"{who}: need num_channels >= 1 and samp_rate > 0")
     from gnuradio import uhd  # optional: only a hardware run needs UHD's Python module
 
+    make = uhd.usrp_source if direction == "rx" else uhd.usrp_sink
     try:
-        usrp = uhd.usrp_source(
-            device_args, uhd.stream_args(cpu_format="fc32", channels=list(range(num_channels))))
+        usrp = make(device_args,
+                    uhd.stream_args(cpu_format="fc32", channels=list(range(num_channels))))
     except RuntimeError as err:
         raise RuntimeError(
             f"{who}: no USRP found for device arguments {device_args!r} "
@@ -38,6 +41,13 @@ def open_usrp_source(who, device_args, num_channels, samp_rate, center_freq, gai
         usrp.set_center_freq(center_freq, ch)
         usrp.set_gain(gain, ch)
     return usrp
+
+
+def open_usrp_source(who, device_args, num_channels, samp_rate, center_freq, gain,
+                     subdev_spec="", clock_source="", time_source="", lo_source=""):
+    """An N-channel uhd.usrp_source (see open_usrp)."""
+    return open_usrp(who, "rx", device_args, num_channels, samp_rate, center_freq, gain,
+                     subdev_spec, clock_source, time_source, lo_source)
 
 
 class uhd_array_source(gr.hier_block2):
@@ -72,12 +82,61 @@ class uhd_array_source(gr.hier_block2):
         self.usrp = open_usrp_source("uhd_array_source", device_args, num_channels, samp_rate,
                                      center_freq, gain, subdev_spec, clock_source, time_source,
                                      lo_source)
-        self.combiner = beamalign_python.beam_combiner(num_channels, bits, list(calibration))
+        # The sample rate lets `beam_cmd` messages timed by radio `time` find their
+        # sample through the rx_time tags the USRP puts on the stream.
+        self.combiner = beamalign_python.beam_combiner(num_channels, bits, list(calibration),
+                                                       samp_rate)
         for ch in range(num_channels):
             self.connect((self.usrp, ch), (self.combiner, ch))
         self.connect(self.combiner, self)
         self.message_port_register_hier_in(proto.BEAM_CMD)
         self.msg_connect(self, proto.BEAM_CMD, self.combiner, proto.BEAM_CMD)
+
+    def set_center_freq(self, center_freq):
+        for ch in range(self.num_channels):
+            self.usrp.set_center_freq(center_freq, ch)
+
+    def set_gain(self, gain):
+        for ch in range(self.num_channels):
+            self.usrp.set_gain(gain, ch)
+
+
+class uhd_array_sink(gr.hier_block2):
+    """One stream transmitted as a beam by an N-channel USRP (the transmit array).
+
+    beam_splitter weights the stream per element from `beam_cmd` messages with side
+    "tx" (exported port; applied at once, from a `sample`, or from a radio `time`
+    through the stream's `tx_time` tags), then an N-channel uhd.usrp_sink with the same
+    device, subdevice, shared LO / reference / time options as uhd_array_source. With no
+    matching USRP the constructor raises RuntimeError naming the device arguments.
+
+    Args:
+        device_args, num_channels, samp_rate, center_freq, subdev_spec, clock_source,
+        time_source, lo_source: as for uhd_array_source
+        gain: TX gain (dB), same on every channel
+        bits, calibration: passed to beam_splitter
+    """
+
+    def __init__(self, device_args="", num_channels=2, samp_rate=1e6, center_freq=28e9,
+                 gain=10.0, subdev_spec="", clock_source="", time_source="", lo_source="",
+                 bits=0, calibration=()):
+        gr.hier_block2.__init__(self, "uhd_array_sink",
+                                gr.io_signature(1, 1, gr.sizeof_gr_complex),
+                                gr.io_signature(0, 0, 0))
+        if num_channels < 1:
+            raise ValueError(f"num_channels must be at least 1, got {num_channels}")
+        self.num_channels = num_channels
+        # The splitter first: a bad calibration is refused before any radio is opened.
+        self.splitter = beamalign_python.beam_splitter(num_channels, bits, list(calibration),
+                                                       samp_rate)
+        self.usrp = open_usrp("uhd_array_sink", "tx", device_args, num_channels, samp_rate,
+                              center_freq, gain, subdev_spec, clock_source, time_source,
+                              lo_source)
+        self.connect(self, self.splitter)
+        for ch in range(num_channels):
+            self.connect((self.splitter, ch), (self.usrp, ch))
+        self.message_port_register_hier_in(proto.BEAM_CMD)
+        self.msg_connect(self, proto.BEAM_CMD, self.splitter, proto.BEAM_CMD)
 
     def set_center_freq(self, center_freq):
         for ch in range(self.num_channels):
