@@ -1,9 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Every block has GRC YAML that GNU Radio Companion loads and validates."""
+from conftest import SOURCE_DIR
 from gnuradio import gr
 from gnuradio.grc.core.platform import Platform
-
-from conftest import SOURCE_DIR
 
 BLOCKS = ["beam_aligner", "beam_combiner", "beam_display", "beam_splitter",
           "chanest_estimator", "coarray_spectrum", "codebook_sweeper", "doa_estimator",
