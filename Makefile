@@ -16,7 +16,7 @@ APT_PACKAGES := gnuradio gnuradio-dev libuhd-dev python3-uhd pybind11-dev libeig
 	libvolk2-dev libspdlog-dev libfmt-dev libgmp-dev libboost-dev libboost-date-time-dev \
 	libboost-program-options-dev libboost-system-dev libboost-regex-dev libboost-thread-dev \
 	libboost-test-dev libboost-filesystem-dev cmake g++ make pkg-config python3-venv \
-	python3-dev libllvm19 clang-format
+	python3-dev libllvm19 clang-format libiio0
 
 .PHONY: all setup build lint test demo clean
 

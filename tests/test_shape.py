@@ -57,9 +57,9 @@ def test_kernel_packages_import_no_layer_above_them():
 
 
 def test_function_local_imports_are_only_optional_heavy_dependencies():
-    # matplotlib for figures, UHD for hardware, and the two modules that bring Torch
+    # matplotlib for figures, UHD and pyadi-iio for hardware, and the two modules that bring Torch
     # (seconds to import) to the paths that use it; each such import says why.
-    allowed = {"matplotlib", "matplotlib.pyplot", "gnuradio.uhd", "..align.self_calibration",
+    allowed = {"matplotlib", "matplotlib.pyplot", "gnuradio.uhd", "adi", "..align.self_calibration",
                ".align.self_calibration", ".mod_dnn"}
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):

@@ -35,6 +35,7 @@ class Calibration:
     created: str = field(default_factory=lambda: datetime.datetime.now(
         datetime.timezone.utc).isoformat())
     angle_table: AngleDependentPhaseError = None
+    gain: np.ndarray = None  # optional per-element gain factors in (0, 1] (phase-shifter boards)
 
     @property
     def num_elements(self):
@@ -69,6 +70,10 @@ def save_calibration(path, calibration):
     if table is not None and (table.num_elements != len(phase) or
                               not np.all(np.isfinite(table.table_rad))):
         raise ValueError("the angle table does not fit the calibration or holds NaN/Inf")
+    if calibration.gain is not None:
+        gain = np.asarray(calibration.gain, float)
+        if gain.shape != phase.shape or not np.all((gain > 0) & (gain <= 1)):
+            raise ValueError("calibration gains must be one factor in (0, 1] per element")
     document = {
         "kind": CALIBRATION_KIND, "schema_version": CALIBRATION_SCHEMA_VERSION,
         "array_id": calibration.array_id, "side": calibration.side,
@@ -79,6 +84,8 @@ def save_calibration(path, calibration):
     }
     if calibration.angle_table is not None:
         document["angle_table"] = calibration.angle_table.to_dict()
+    if calibration.gain is not None:
+        document["gain"] = np.asarray(calibration.gain, float).tolist()
     write_json_atomic(path, document)
 
 
@@ -114,7 +121,12 @@ def load_calibration(path, num_elements=None, side=None, array_id=None):
         if table.num_elements != count:
             raise FileFormatError(f"{path}: field 'angle_table' is for {table.num_elements} "
                                   f"elements, expected {count}")
+    gain = None
+    if "gain" in document:
+        gain = numeric_vector(document, "gain", path, count)
+        if not np.all((gain > 0) & (gain <= 1)):
+            raise FileFormatError(f"{path}: field 'gain' must hold factors in (0, 1]")
     return Calibration(file_array, file_side, numeric_vector(document, "phase_rad", path, count),
                        numeric_vector(document, "position_wl", path, count),
                        str(document.get("source_run", "")), str(document.get("created", "")),
-                       table)
+                       table, gain)
