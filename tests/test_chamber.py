@@ -11,7 +11,12 @@ import numpy as np
 import pytest
 
 from gnuradio.beamalign.arrays import AngleDependentPhaseError, load_calibration
-from gnuradio.beamalign.hw.chamber import SimulatedChamber, chamber_run
+from gnuradio.beamalign.hw.chamber import (
+    SimulatedChamber,
+    chamber_run,
+    rms_error_deg,
+    simulated_array_run,
+)
 from gnuradio.beamalign.hw.positioner import (
     PositionerError,
     SimulatedPositioner,
@@ -168,3 +173,18 @@ def test_calibrate_command_writes_the_angle_table(tmp_path):
     assert calibration.angle_table.table_rad.shape == (5, 4, 2)
     rms = float(run.stdout.split("truth ")[1].split(" deg")[0])
     assert rms < 2.0
+
+
+def test_a_chamber_run_through_the_srs_flowgraph_recovers_the_profile_as_well(tmp_path):
+    angles = np.arange(-60.0, 60.1, 10.0)
+    errors = {}
+    for source in ("direct", "sim"):
+        table, truth = simulated_array_run("sim", angles, 4, 16, 30.0, 3,
+                                           tmp_path / f"{source}.state.json",
+                                           tmp_path / f"{source}.json", "array-x",
+                                           source=source)
+        errors[source] = rms_error_deg(table, truth)
+        assert load_calibration(tmp_path / f"{source}.json", num_elements=4).angle_table.\
+            table_rad.shape == (len(angles), 4, 16)
+    # Samples through sim_srs_source -> srs_cfr: the same accuracy as the snapshot model.
+    assert errors["sim"] < 1.0 and errors["sim"] < 1.25 * errors["direct"], errors

@@ -146,6 +146,10 @@ def build_parser():
     calibrate.add_argument("--eval-trials", type=COUNT, default=4000,
                            help="held-out channels for the power before/after (online)")
     calibrate.add_argument("--positioner", default="sim", help="'sim' or 'tcp://host:port'")
+    calibrate.add_argument("--source", choices=("sim", "direct", "uhd"), default="sim",
+                           help="chamber: the SRS front-end flowgraph on a simulated array, "
+                                "the snapshot model directly, or a USRP (--device-args)")
+    calibrate.add_argument("--device-args", default="", help="chamber --source uhd: UHD device")
     calibrate.add_argument("--angles", type=REAL, nargs=3, default=[-60.0, 60.0, 5.0],
                            metavar=("START", "STOP", "STEP"))
     calibrate.add_argument("--antennas", type=_number(int, 2, 256), default=4)

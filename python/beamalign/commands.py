@@ -16,7 +16,14 @@ from .chanest import eda_grouping, pattern
 from .chanest.eda import save_grouping
 from .fileio import write_json_atomic
 from .flowgraphs import alignment, channel_estimation, direction_finding, rsrp_sweep
-from .hw.chamber import plot_phase_errors, rms_error_deg, simulated_array_run
+from .hw.chamber import (
+    FlowgraphChamber,
+    calibration_run,
+    plot_phase_errors,
+    rms_error_deg,
+    simulated_array_run,
+    uhd_front_end,
+)
 from .plotting import save, subplots
 
 
@@ -119,12 +126,21 @@ def calibrate(opts):
 def _calibrate_chamber(opts):
     start, stop, step = opts.angles
     angles = np.round(np.arange(start, stop + step / 2, step), 6)
-    table, truth = simulated_array_run(opts.positioner, angles, opts.antennas,
-                                       opts.subcarriers, opts.snr_db, opts.seed, opts.state,
-                                       opts.out, opts.array_id, _bar(opts.quiet, "angles"))
-    print(f"measured {len(angles)} angles x {opts.antennas} antennas x {opts.subcarriers} "
-          f"subcarriers; RMS error against the simulated truth "
-          f"{rms_error_deg(table, truth):.2f} deg")
+    progress = _bar(opts.quiet, "angles")
+    if opts.source == "uhd":
+        chamber = FlowgraphChamber(uhd_front_end(opts.device_args, opts.antennas,
+                                                 opts.subcarriers), opts.antennas,
+                                   opts.subcarriers)
+        table = calibration_run(opts.positioner, angles, chamber.measure, opts.state, opts.out,
+                                opts.array_id, progress)
+    else:
+        table, truth = simulated_array_run(opts.positioner, angles, opts.antennas,
+                                           opts.subcarriers, opts.snr_db, opts.seed,
+                                           opts.state, opts.out, opts.array_id, progress,
+                                           opts.source)
+        print(f"measured {len(angles)} angles x {opts.antennas} antennas x "
+              f"{opts.subcarriers} subcarriers ({opts.source}); RMS error against the "
+              f"simulated truth {rms_error_deg(table, truth):.2f} deg")
     print(f"wrote {opts.out}")
     if opts.png:
         plot_phase_errors(table, opts.png)

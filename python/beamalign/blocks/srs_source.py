@@ -33,7 +33,7 @@ class sim_srs_source(gr.sync_block):
 
     def __init__(self, num_antennas=4, fft_size=256, cp_len=18, comb=2, comb_offset=0,
                  srs_length=96, angle_deg=20.0, snr_db=20.0, rho=1.0, num_nlos=0, seed=0,
-                 profile_seed=ARRAY_PROFILE_SEED, profile_file=""):
+                 profile_seed=ARRAY_PROFILE_SEED, profile_file="", profile=None):
         gr.sync_block.__init__(self, name="sim_srs_source", in_sig=None,
                                out_sig=[np.complex64] * num_antennas)
         if not 0.0 <= rho <= 1.0:
@@ -42,7 +42,9 @@ class sim_srs_source(gr.sync_block):
                            comb=comb, comb_offset=comb_offset)
         self.sequence = zadoff_chu(srs_length)
         self.rng = np.random.default_rng(seed)
-        if profile_file:
+        if profile is not None:  # an AngleDependentPhaseError given directly (scripts)
+            pass
+        elif profile_file:
             profile = load_calibration(profile_file, num_elements=num_antennas).angle_table
             if profile is None:
                 raise FileFormatError(f"{profile_file}: no field 'angle_table' (a chamber "
