@@ -28,6 +28,9 @@ bool finite(gr_complex x)
 // An integer field of the beam tag, or -1 when the tag lacks it.
 pmt::pmt_t tag_field(const pmt::pmt_t& dict, const pmt::pmt_t& key)
 {
+    if (!pmt::is_dict(dict)) {
+        return MISSING_ID;
+    }
     const pmt::pmt_t v = pmt::dict_ref(dict, key, pmt::PMT_NIL);
     return pmt::is_integer(v) ? v : MISSING_ID;
 }
@@ -96,6 +99,16 @@ void rsrp_meter_impl::start_dwell(const gr::tag_t& tag)
     d_tag_offset = tag.offset;
     if (d_publish_messages) {
         d_tag_value = tag.value; // only messages carry the tag's beam ids
+        // Each side's weights in force: a tag from one side's block (a combiner knows
+        // only the receive beam) leaves the other side's id as it was.
+        const pmt::pmt_t tx = tag_field(tag.value, protocol::TX_BEAM_ID);
+        const pmt::pmt_t rx = tag_field(tag.value, protocol::RX_BEAM_ID);
+        if (pmt::to_long(tx) >= 0) {
+            d_tx_id = tx;
+        }
+        if (pmt::to_long(rx) >= 0) {
+            d_rx_id = rx;
+        }
     }
     d_sum = 0.0;
     d_energy = 0.0;
@@ -145,10 +158,8 @@ void rsrp_meter_impl::publish(double power, double dbm, bool complete)
     d = pmt::dcons(pmt::cons(protocol::NSAMPLES, pmt::from_long(d_count)), d);
     d = pmt::dcons(pmt::cons(protocol::RSRP_DBM, pmt::from_double(dbm)), d);
     d = pmt::dcons(pmt::cons(protocol::POWER, pmt::from_double(power)), d);
-    d = pmt::dcons(pmt::cons(protocol::RX_BEAM_ID, tag_field(tag, protocol::RX_BEAM_ID)),
-                   d);
-    d = pmt::dcons(pmt::cons(protocol::TX_BEAM_ID, tag_field(tag, protocol::TX_BEAM_ID)),
-                   d);
+    d = pmt::dcons(pmt::cons(protocol::RX_BEAM_ID, d_rx_id), d);
+    d = pmt::dcons(pmt::cons(protocol::TX_BEAM_ID, d_tx_id), d);
     d = pmt::dcons(pmt::cons(protocol::BEAM_ID, tag_field(tag, protocol::BEAM_ID)), d);
     message_port_pub(protocol::RSRP, d);
 }

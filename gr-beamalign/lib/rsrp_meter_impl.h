@@ -49,6 +49,8 @@ private:
     uint64_t d_position = 0; // samples since its tag
     uint64_t d_tag_offset = 0;
     pmt::pmt_t d_tag_value;
+    pmt::pmt_t d_tx_id = pmt::from_long(-1); // the Tx / Rx beam ids in force (tags)
+    pmt::pmt_t d_rx_id = pmt::from_long(-1);
     // Double sums: float ones overflow for finite samples near 1e19 (|y|^2 > 3.4e38).
     std::complex<double> d_sum; // pilot mode: sum y conj(p)
     double d_energy = 0.0;      // energy mode: sum |y|^2

@@ -40,10 +40,12 @@ class beam_aligner(gr.basic_block):
     An alignment starts on a `start` message, at flowgraph start with autostart, and
     every `period_s` seconds when that is > 0.
 
-    Every measurement gets a fresh beam_id (the sequence number of the dwell); when both
-    sides change, the command sent first carries a throwaway negative id, so a dwell
-    measured between the two commands is never taken for the pair, and a late `rsrp`
-    for an earlier dwell is recognised by its id and dropped.
+    Every beam command gets a fresh beam_id (a sequence number). A dwell's `rsrp` is taken
+    only when its tx_beam_id and rx_beam_id are the ids of both sides' latest commands
+    (or, from a meter that does not report them, when its beam_id is the last
+    command's): a dwell measured between the two commands of a pair, under stale
+    weights on either side, or a late `rsrp` for an earlier dwell is recognised and
+    dropped.
 
     A link may lose messages: when no `rsrp` for the current dwell arrives within
     dwell_timeout_s, or it arrives with `complete` false or a non-finite power, the
@@ -105,8 +107,10 @@ class beam_aligner(gr.basic_block):
         self._channel = None
         self._search = None
         self._lock = threading.RLock()
-        self._measurement_id = 0
+        self._measurement_id = 0  # the current dwell's id (its last command's)
+        self._command_id = 0
         self._sent = {"tx": None, "rx": None}
+        self._sent_id = {"tx": -1, "rx": -1}
         self._timer = None
         for port in (proto.RSRP, proto.START, proto.ABORT, proto.CHANNEL_INFO):
             self.message_port_register_in(pmt.intern(port))
@@ -190,13 +194,19 @@ class beam_aligner(gr.basic_block):
                    or not np.array_equal(self._sent[side], weights[side])]
         if not changed:
             changed = ["tx"]  # the same pair again: a new dwell is still needed
-        self._measurement_id += 1
-        for i, side in enumerate(changed):
-            last = i == len(changed) - 1
-            beam_id = self._measurement_id if last else -self._measurement_id
-            self.message_port_pub(pmt.intern(proto.BEAM_CMD), beam_cmd(side, beam_id, weights[side]))
-            self._sent[side] = weights[side]
+        for side in changed:
+            self._send(side, weights[side])
+        self._measurement_id = self._command_id  # the dwell's own id: its last command's
         self._watchdog.arm(self.dwell_timeout_s, self._measurement_id)
+
+    def _send(self, side, weights):
+        """One beam command with a fresh id; the rsrp of a dwell must carry the ids of
+        both sides' weights in force (so one measured under stale weights on either
+        side, as over a link where the two sides' commands travel apart, is not taken)."""
+        self._command_id += 1
+        self.message_port_pub(pmt.intern(proto.BEAM_CMD), beam_cmd(side, self._command_id,
+                                                                    weights))
+        self._sent[side], self._sent_id[side] = weights, self._command_id
 
     def _reprobe(self, why):
         """Probes the current pair again, or fails the alignment after max_reprobes."""
@@ -208,6 +218,13 @@ class beam_aligner(gr.basic_block):
             return
         self._measure_next(resend=True)
 
+    def _current(self, beam_id, tx_id, rx_id):
+        """Whether an rsrp measured the pair now commanded: both sides' ids when the
+        meter reports them, else the id of the dwell's own (last) command."""
+        if tx_id >= 0 and rx_id >= 0:
+            return (tx_id, rx_id) == (self._sent_id["tx"], self._sent_id["rx"])
+        return beam_id == self._measurement_id
+
     def _dwell_timed_out(self, measurement_id):
         with self._lock:
             if self._search is not None and measurement_id == self._measurement_id:
@@ -217,6 +234,8 @@ class beam_aligner(gr.basic_block):
     def _handle_rsrp(self, msg):
         fields = fields_of(msg, "rsrp")
         beam_id = integer(fields, proto.BEAM_ID, "rsrp")
+        tx_id = integer(fields, proto.TX_BEAM_ID, "rsrp", default=-1)
+        rx_id = integer(fields, proto.RX_BEAM_ID, "rsrp", default=-1)
         try:
             complete = boolean(fields, proto.COMPLETE, "rsrp", default=True)
             power = real(fields, proto.POWER, "rsrp", low=0.0) if complete else 0.0
@@ -224,12 +243,12 @@ class beam_aligner(gr.basic_block):
                    if complete else None)
         except MessageError:
             with self._lock:
-                if self._search is not None and beam_id == self._measurement_id:
+                if self._search is not None and self._current(beam_id, tx_id, rx_id):
                     self._reprobe("unusable rsrp")  # this dwell's answer is lost: ask again
             raise
         with self._lock:
-            if self._search is None or beam_id != self._measurement_id:
-                return  # an old dwell, or one measured between the two commands of a pair
+            if self._search is None or not self._current(beam_id, tx_id, rx_id):
+                return  # an old dwell, or one measured under stale weights on a side
             if not complete:
                 self._reprobe("incomplete dwell")  # cut short: as good as lost
                 return
@@ -278,10 +297,9 @@ class beam_aligner(gr.basic_block):
             gain = w.conj() @ self._channel @ f
             result[proto.POWER_DB] = float(10 * np.log10(max(abs(gain) ** 2, 1e-30)))
         # Leave the array on the chosen beams.
-        self._measurement_id += 1
-        self.message_port_pub(pmt.intern(proto.BEAM_CMD), beam_cmd("rx", -self._measurement_id, w))
-        self.message_port_pub(pmt.intern(proto.BEAM_CMD), beam_cmd("tx", self._measurement_id, f))
-        self._sent = {"tx": f, "rx": w}
+        self._send("rx", w)
+        self._send("tx", f)
+        self._measurement_id = self._command_id
         self.message_port_pub(pmt.intern(proto.RESULT), dict_to_pmt(result))
         power = (f", power {result[proto.POWER_DB]:.2f} dB" if proto.POWER_DB in result
                  else "")
