@@ -166,6 +166,10 @@ BAD_ARGUMENTS = [
     # doa
     ["doa", "--snr-db", "nan"], ["doa", "--angle-deg", "nan"], ["doa", "--angle-deg", "75"],
     ["doa", "--rho", "2"], ["doa", "--symbols", "0"], ["doa", "--json", UNWRITABLE],
+    # node, ota
+    ["node", "bs", "--link", "udp://127.0.0.1:5"], ["node", "ue", "--trials", "0"],
+    ["node", "xx"], ["ota"], ["ota", "--emulate", "--loss", "2"],
+    ["ota", "--emulate", "--link", "tcp://127.0.0.1"],
     # bench
     ["bench", "align-snr", "--trials", "0"], ["bench", "doa-snr", "--calibration", "/nope"],
     ["bench", "speed", "--paths", "3"], ["bench", "align-snr", "--nx", "4"],

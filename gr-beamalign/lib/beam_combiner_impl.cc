@@ -58,6 +58,16 @@ void beam_combiner_impl::set_bits(int bits)
     d_weights.set_bits(bits);
 }
 
+void beam_combiner_impl::set_switch_boundary(int samples)
+{
+    if (samples < 1) {
+        throw std::invalid_argument(
+            "beam_combiner: the switch boundary must be >= 1 sample");
+    }
+    std::lock_guard<std::mutex> lock(d_mutex);
+    d_boundary = static_cast<uint64_t>(samples);
+}
+
 std::vector<gr_complex> beam_combiner_impl::weights() const
 {
     std::lock_guard<std::mutex> lock(d_mutex);
@@ -85,6 +95,10 @@ void beam_combiner_impl::handle_beam_cmd(const pmt::pmt_t& msg)
         return;
     }
     std::lock_guard<std::mutex> lock(d_mutex);
+    if (d_boundary > 1 && !cmd.has_sample && !cmd.has_time) {
+        cmd.has_sample = true; // the next boundary not yet produced
+        cmd.sample = (d_next_sample + d_boundary - 1) / d_boundary * d_boundary;
+    }
     const uint64_t late = d_schedule.late();
     const std::string refused = d_schedule.add(cmd, d_next_sample, &d_clock);
     if (!refused.empty()) {

@@ -27,6 +27,7 @@ public:
 
     void set_calibration(const std::vector<gr_complex>& calibration) override;
     void set_bits(int bits) override;
+    void set_switch_boundary(int samples) override;
     std::vector<gr_complex> weights() const override;
     uint64_t malformed_messages() const override { return d_bad.count(); }
     uint64_t late_commands() const override;
@@ -37,6 +38,7 @@ private:
     array_weights d_weights;
     beam_schedule d_schedule;
     time_reference d_clock;
+    uint64_t d_boundary = 1;
     uint64_t d_next_sample = 0; // the next sample work() produces (read by handlers)
     std::vector<gr_complex> d_scratch;
     std::vector<gr::tag_t> d_tags;

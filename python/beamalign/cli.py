@@ -7,13 +7,23 @@ cannot be written) ends the command with one line on stderr and exit status 2.
 """
 import argparse
 import math
-import os
 import sys
-import tempfile
 
 from . import bench, commands, training
 from ._version import __version__
 from .align.strategies import STRATEGIES
+from .arguments import (
+    COUNT,
+    NONNEG,
+    POSITIVE,
+    REAL,
+    SIZE,
+    SNR,
+    existing,
+    link_address,
+    number,
+    output,
+)
 from .chanest.eda import DEFAULT_SRL_BOUND
 from .chanest.estimators import METHODS as CHANEST_METHODS
 from .chanest.hybrid import BEAMS
@@ -23,58 +33,10 @@ from .fileio import FileFormatError
 EXIT_USAGE = 2
 
 
-def _number(kind, low=None, high=None, low_open=False):
-    """An argparse type: a finite `kind` within [low, high] ((low, high] if low_open)."""
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a{'n integer' if kind is int else ' number'}") from None
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"{text!r} is not finite")
-        below = value <= low if low_open else value < low if low is not None else False
-        if below or (high is not None and value > high):
-            span = f"{'(' if low_open else '['}{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
-            raise argparse.ArgumentTypeError(f"{text} is outside {span}")
-        return value
-    return parse
-
-
-COUNT = _number(int, 1)  # at least one
-NONNEG = _number(int, 0)
-SIZE = _number(int, 1, 4096)  # antennas per side
-REAL = _number(float)
-POSITIVE = _number(float, 0.0, low_open=True)
-SNR = _number(float, -50.0, 100.0)
-ANGLE = _number(float, -90.0, 90.0)
-
-
-def _output(text):
-    """An output path whose directory takes a new file (tried, so root's access() cannot
-    fool it): checked before a long run, not after."""
-    directory = os.path.dirname(os.path.abspath(text)) or "."
-    if not os.path.isdir(directory):
-        raise argparse.ArgumentTypeError(f"{text}: directory {directory} does not exist")
-    if os.path.isdir(text):
-        raise argparse.ArgumentTypeError(f"{text}: is a directory")
-    try:
-        with tempfile.TemporaryFile(dir=directory):
-            pass
-    except OSError as err:
-        raise argparse.ArgumentTypeError(f"{text}: not writable ({err.strerror})") from None
-    return text
-
-
-def _existing(text):
-    if not os.path.isfile(text):
-        raise argparse.ArgumentTypeError(f"{text}: no such file")
-    return text
-
-
 def _common(parser):
     parser.add_argument("--seed", type=NONNEG, default=0, help="random seed (default 0)")
-    parser.add_argument("--json", metavar="PATH", type=_output, help="write the results as JSON")
-    parser.add_argument("--png", metavar="PATH", type=_output, help="write a figure")
+    parser.add_argument("--json", metavar="PATH", type=output, help="write the results as JSON")
+    parser.add_argument("--png", metavar="PATH", type=output, help="write a figure")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
 
 
@@ -82,9 +44,9 @@ def _link(parser, paths=3):
     parser.add_argument("--nt", type=SIZE, default=64, help="Tx antennas")
     parser.add_argument("--nr", type=SIZE, default=16, help="Rx antennas")
     parser.add_argument("--snr-db", type=SNR, default=20.0)
-    parser.add_argument("--paths", type=_number(int, 1, 64), default=paths)
+    parser.add_argument("--paths", type=number(int, 1, 64), default=paths)
     parser.add_argument("--profile", choices=("los", "nlos"), default="los")
-    parser.add_argument("--dwell", type=_number(int, 1, 1 << 20), default=64,
+    parser.add_argument("--dwell", type=number(int, 1, 1 << 20), default=64,
                         help="pilot samples per measurement")
 
 
@@ -108,15 +70,15 @@ def build_parser():
 
     align = _command(sub, "align", commands.align, "closed-loop beam alignment on the simulated array")
     align.add_argument("--method", choices=sorted(STRATEGIES), default="qssr-net")
-    align.add_argument("--model", type=_existing, help="QSSR-Net weight file (default: shipped)")
-    align.add_argument("--trials", type=_number(int, 1, 1_000_000), default=10)
+    align.add_argument("--model", type=existing, help="QSSR-Net weight file (default: shipped)")
+    align.add_argument("--trials", type=number(int, 1, 1_000_000), default=10)
     _link(align)
     align.add_argument("--beam-norm", choices=("unit", "seed"), default="unit")
     align.add_argument("--timeout", type=POSITIVE, default=120.0, help="seconds per alignment")
 
     train = _command(sub, "train", commands.train, "train a network (safetensors + JSON sidecar)")
     train.add_argument("model", choices=sorted(training.TRAINERS))
-    train.add_argument("--out", type=_output,
+    train.add_argument("--out", type=output,
                        help="weight file (default: the shipped file's name in the current "
                             "directory; the shipped weights change only when --out names them)")
     train.add_argument("--nt", type=SIZE, help="qssr-net, sr-bsnet: Tx antennas (64)")
@@ -137,9 +99,9 @@ def build_parser():
     calibrate.add_argument("--nr", type=SIZE, default=16, help="Rx antennas (online)")
     calibrate.add_argument("--updates", type=COUNT, default=300, help="calibration updates (online)")
     calibrate.add_argument("--batch", type=COUNT, default=64, help="alignments per update (online)")
-    calibrate.add_argument("--sigma-d", type=_number(float, 0.0, 1.0), default=0.05,
+    calibrate.add_argument("--sigma-d", type=number(float, 0.0, 1.0), default=0.05,
                            help="position error std, wavelengths (online)")
-    calibrate.add_argument("--sigma-p", type=_number(float, 0.0, math.pi), default=0.1 * math.pi,
+    calibrate.add_argument("--sigma-p", type=number(float, 0.0, math.pi), default=0.1 * math.pi,
                            help="phase error std, radians (online)")
     calibrate.add_argument("--report-every", type=NONNEG, default=50,
                            help="print the held-out power every this many updates (online; 0: never)")
@@ -152,71 +114,92 @@ def build_parser():
     calibrate.add_argument("--device-args", default="", help="chamber --source uhd: UHD device")
     calibrate.add_argument("--angles", type=REAL, nargs=3, default=[-60.0, 60.0, 5.0],
                            metavar=("START", "STOP", "STEP"))
-    calibrate.add_argument("--antennas", type=_number(int, 2, 256), default=4)
-    calibrate.add_argument("--subcarriers", type=_number(int, 1, 4096), default=16)
+    calibrate.add_argument("--antennas", type=number(int, 2, 256), default=4)
+    calibrate.add_argument("--subcarriers", type=number(int, 1, 4096), default=16)
     calibrate.add_argument("--snr-db", type=SNR, default=30.0)
     calibrate.add_argument("--array-id", default="sim-array")
-    calibrate.add_argument("--state", type=_output, default="chamber-state.json",
+    calibrate.add_argument("--state", type=output, default="chamber-state.json",
                            help="progress file: a rerun resumes from it")
     calibrate.add_argument("--out", default="calibration.json",
                            help="chamber: the file; online: prefix of PREFIX.tx.json, PREFIX.rx.json")
 
     eda = _command(sub, "eda", commands.eda, "antenna grouping by EDA (min-max ISL, SRL bound)")
-    eda.add_argument("--antennas", type=_number(int, 2, 1024), default=32, help="horizontal elements")
+    eda.add_argument("--antennas", type=number(int, 2, 1024), default=32, help="horizontal elements")
     eda.add_argument("--groups", type=COUNT, default=4)
-    eda.add_argument("--population", type=_number(int, 2, 100000), default=100)
+    eda.add_argument("--population", type=number(int, 2, 100000), default=100)
     eda.add_argument("--generations", type=COUNT, default=60)
     eda.add_argument("--snr-db", type=SNR, default=10.0, help="SNR of the SRL")
-    eda.add_argument("--srl-bound", type=_number(float, 0.0), default=DEFAULT_SRL_BOUND,
+    eda.add_argument("--srl-bound", type=number(float, 0.0), default=DEFAULT_SRL_BOUND,
                      help=f"largest SRL a group may have (default {DEFAULT_SRL_BOUND}; 0: none)")
 
     chanest = _command(sub, "chanest", commands.chanest,
                        "hybrid-beamforming channel estimation flowgraph; prints NMSE")
     chanest.add_argument("--method", choices=CHANEST_METHODS, default="gw-sc-vbi")
     chanest.add_argument("--beam", choices=BEAMS, default="groupwise")
-    chanest.add_argument("--grouping", metavar="PATH", type=_existing,
+    chanest.add_argument("--grouping", metavar="PATH", type=existing,
                          help="grouping file from `beamalign eda` (default: adjacent columns)")
-    chanest.add_argument("--pilots", type=_number(int, 1, 100000), default=20,
+    chanest.add_argument("--pilots", type=number(int, 1, 100000), default=20,
                          help="pilots, a new channel each")
     chanest.add_argument("--snr-db", type=SNR, default=20.0)
-    chanest.add_argument("--paths", type=_number(int, 1, 64), default=4)
-    chanest.add_argument("--threads", type=_number(int, 1, 256), default=1,
+    chanest.add_argument("--paths", type=number(int, 1, 64), default=4)
+    chanest.add_argument("--threads", type=number(int, 1, 256), default=1,
                          help="GW-SC-VBI group threads")
     chanest.add_argument("--element-pattern", choices=("isotropic", "3gpp"), default="isotropic")
 
     doa = _command(sub, "doa", commands.doa, "SRS direction finding on the simulated receiver")
     doa.add_argument("--method", choices=DOA_METHODS, default="scg")
-    doa.add_argument("--angle-deg", type=_number(float, -60.0, 60.0), default=20.0)
+    doa.add_argument("--angle-deg", type=number(float, -60.0, 60.0), default=20.0)
     doa.add_argument("--snr-db", type=SNR, default=20.0)
-    doa.add_argument("--rho", type=_number(float, 0.0, 1.0), default=1.0,
+    doa.add_argument("--rho", type=number(float, 0.0, 1.0), default=1.0,
                      help="phase-error weight in [0, 1]")
-    doa.add_argument("--nlos", type=_number(int, 0, 16), default=0, help="NLoS paths")
-    doa.add_argument("--symbols", type=_number(int, 1, 100000), default=10)
+    doa.add_argument("--nlos", type=number(int, 0, 16), default=0, help="NLoS paths")
+    doa.add_argument("--symbols", type=number(int, 1, 100000), default=10)
+
+    node = _command(sub, "node", commands.node, "one side of a two-node link (base station: "
+                    "runs until interrupted; user: aligns --trials times)")
+    node.add_argument("role", choices=("bs", "ue"))
+    node.add_argument("--link", type=link_address, default="tcp://127.0.0.1:5560",
+                      help="the base station's tcp://HOST:PORT (samples; PORT+1: commands)")
+    node.add_argument("--method", choices=sorted(STRATEGIES), default="qssr-net")
+    node.add_argument("--trials", type=number(int, 1, 1_000_000), default=10)
+    node.add_argument("--nt", type=SIZE, default=64)
+    node.add_argument("--nr", type=SIZE, default=16)
+    node.add_argument("--snr-db", type=SNR, default=20.0)
+    node.add_argument("--loss", type=number(float, 0.0, 1.0), default=0.0,
+                      help="share of Tx commands the link loses")
+    ota = _command(sub, "ota", commands.ota, "two-node alignment: both nodes over a link")
+    ota.add_argument("--emulate", action="store_true", required=True,
+                     help="both nodes on this machine, the channel emulated")
+    ota.add_argument("--link", type=link_address, default="tcp://127.0.0.1:5560")
+    ota.add_argument("--method", choices=sorted(STRATEGIES), default="qssr-net")
+    ota.add_argument("--trials", type=number(int, 1, 1_000_000), default=100)
+    ota.add_argument("--snr-db", type=SNR, default=20.0)
+    ota.add_argument("--loss", type=number(float, 0.0, 1.0), default=0.0)
 
     run = _command(sub, "bench", commands.run_bench, "run an experiment, write JSON and a PNG")
     run.add_argument("experiment", choices=list(bench.EXPERIMENTS), help="; ".join(
         f"{name}: {experiment.help}" for name, experiment in bench.EXPERIMENTS.items()))
-    run.add_argument("--trials", type=_number(int, 1, 100_000_000),
+    run.add_argument("--trials", type=number(int, 1, 100_000_000),
                      help="Monte Carlo trials (default: the experiment's own)")
     run.add_argument("--samples", type=COUNT, help="samples per flowgraph run (speed)")
     run.add_argument("--dwell", dest="dwells", type=COUNT, nargs="+",
                      help="samples per dwell (speed)")
     run.add_argument("--repeats", type=COUNT, help="runs per figure, best kept (speed)")
-    run.add_argument("--model", type=_existing, help="QSSR-Net weight file (align-*)")
+    run.add_argument("--model", type=existing, help="QSSR-Net weight file (align-*)")
     run.add_argument("--method", choices=sorted(STRATEGIES), help="alignment method (soak)")
     run.add_argument("--nt", type=SIZE, help="Tx antennas (align-*)")
     run.add_argument("--nr", type=SIZE, help="Rx antennas (align-*)")
-    run.add_argument("--paths", type=_number(int, 1, 64), help="paths (align-*, chanest-*)")
+    run.add_argument("--paths", type=number(int, 1, 64), help="paths (align-*, chanest-*)")
     run.add_argument("--profile", choices=("los", "nlos"), help="channel profile (align-snr)")
-    run.add_argument("--nx", type=_number(int, 1, 1024), help="UPA columns (chanest-*)")
-    run.add_argument("--nz", type=_number(int, 1, 1024), help="UPA rows (chanest-*)")
-    run.add_argument("--m", type=_number(int, 1, 1024), help="elements per RF chain (chanest-*)")
-    run.add_argument("--grouping", metavar="PATH", type=_existing,
+    run.add_argument("--nx", type=number(int, 1, 1024), help="UPA columns (chanest-*)")
+    run.add_argument("--nz", type=number(int, 1, 1024), help="UPA rows (chanest-*)")
+    run.add_argument("--m", type=number(int, 1, 1024), help="elements per RF chain (chanest-*)")
+    run.add_argument("--grouping", metavar="PATH", type=existing,
                      help="EDA grouping file for chanest-* (default: run the EDA, seeded)")
     run.add_argument("--turbo-trials", type=COUNT, help="Turbo-VBI trials per point (20)")
     run.add_argument("--array-seed", type=NONNEG,
                      help="doa-*: the array's phase-error profile (default: seed + 1000)")
-    run.add_argument("--calibration", type=_existing,
+    run.add_argument("--calibration", type=existing,
                      help="doa-*: the array's profile from a chamber calibration file")
     return parser
 

@@ -5,6 +5,8 @@ Each function takes the parsed options (an argparse.Namespace or anything with t
 attributes) and returns the process exit status. Errors are raised as the package's
 FileFormatError / ValueError / OSError; the command line turns them into one line.
 """
+import signal
+
 import numpy as np
 from tqdm import tqdm
 
@@ -12,6 +14,7 @@ from . import bench, channels, codebooks, training
 from . import protocol as proto
 from .arrays.calibration import Calibration, save_calibration
 from .arrays.impairments import ElementImpairment
+from .bench.ota import emulated_ota, run_trials
 from .chanest import eda_grouping, pattern
 from .chanest.eda import save_grouping
 from .fileio import write_json_atomic
@@ -24,6 +27,7 @@ from .hw.chamber import (
     simulated_array_run,
     uhd_front_end,
 )
+from .hw.link import bs_node, ue_node
 from .plotting import save, subplots
 
 
@@ -280,4 +284,43 @@ def run_bench(opts):
     bench.run_experiment(opts.experiment, {key: getattr(opts, key) for key in BENCH_OPTIONS},
                          json_path=opts.json, png_path=opts.png,
                          progress=None if opts.quiet else print)
+    return 0
+
+
+def node(opts):
+    if opts.role == "bs":
+        tb = bs_node(opts.link, opts.nt)
+        # Blocked before the flowgraph's threads start, so they inherit the mask and the
+        # signal reaches sigwait below: the flowgraph then stops cleanly.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        tb.start()
+        print(f"base station on {opts.link}: {opts.nt} elements; Ctrl-C ends it", flush=True)
+        try:
+            signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        finally:
+            tb.stop()
+            tb.wait()
+        return 0
+    trials = channels.saleh_valenzuela(opts.trials, opts.nt, opts.nr, 3, "los", rng=opts.seed)
+    ue = ue_node(opts.link, opts.method, opts.nt, opts.nr, opts.snr_db, seed=opts.seed,
+                 loss=opts.loss)
+    results, seconds = run_trials(ue, trials)
+    good = [r[proto.POWER_DB] for r in results if not r[proto.FAILED]]
+    if not good:
+        raise ValueError(f"node ue: all {opts.trials} alignments failed (is the base "
+                         f"station running at {opts.link}?)")
+    print(f"{opts.method} over {opts.link}: mean power "
+          f"{10 * np.log10(np.mean(10 ** (np.array(good) / 10))):.2f} dB over {len(good)} "
+          f"alignments ({opts.trials - len(good)} failed), {np.mean(seconds) * 1e3:.1f} ms each")
+    return 0
+
+
+def ota(opts):
+    report = emulated_ota(opts.trials, opts.seed, opts.method, snr_db=opts.snr_db,
+                          loss=opts.loss, link=opts.link)
+    for row in report.rows:
+        extra = f" (optimum {row['optimum_db']:.2f} dB)" if "optimum_db" in row else ""
+        value = "n/a" if row["value"] is None else f"{row['value']:.4g}"
+        print(f"{row['link']:12s} {row['metric']:10s} {value}{extra}")
+    report.write(opts.json)
     return 0

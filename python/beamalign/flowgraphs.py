@@ -88,16 +88,22 @@ class alignment(gr.top_block):
     def align(self, channel=None, timeout=60.0, **channel_fields):
         """One alignment on a new channel (a PathChannels of one trial, or a fresh draw);
         channel_fields go into the source's `channel` message too (true impairments)."""
+        return align_once(self.source, self.aligner, channel, timeout, **channel_fields)
 
-        fields = {} if channel is None else {proto.GAINS: channel.gains[0], proto.U_TX: channel.u_tx[0],
-                                             proto.U_RX: channel.u_rx[0]}
-        fields.update(channel_fields)
-        done = self.aligner.completed
-        self.source.to_basic_block()._post(pmt.intern(proto.CHANNEL), dict_to_pmt(fields))
-        self.aligner.to_basic_block()._post(pmt.intern(proto.START), pmt.PMT_T)
-        if not self.aligner.wait_results(done + 1, timeout):
-            raise TimeoutError(f"alignment did not finish within {timeout} s")
-        return self.aligner.results[-1]
+
+def align_once(channel_block, aligner, channel=None, timeout=60.0, **channel_fields):
+    """Gives channel_block a new channel, starts one alignment and waits for its result
+    (a failed one included); TimeoutError if none comes."""
+    fields = {} if channel is None else {proto.GAINS: channel.gains[0],
+                                         proto.U_TX: channel.u_tx[0],
+                                         proto.U_RX: channel.u_rx[0]}
+    fields.update(channel_fields)
+    done = aligner.completed
+    channel_block.to_basic_block()._post(pmt.intern(proto.CHANNEL), dict_to_pmt(fields))
+    aligner.to_basic_block()._post(pmt.intern(proto.START), pmt.PMT_T)
+    if not aligner.wait_results(done + 1, timeout):
+        raise TimeoutError(f"alignment did not finish within {timeout} s")
+    return aligner.results[-1]
 
 
 class channel_estimation(gr.top_block):

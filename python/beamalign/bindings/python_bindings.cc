@@ -96,6 +96,9 @@ Args:
              py::arg("samp_rate") = 0.0)
         .def("set_calibration", &beam_combiner::set_calibration, py::arg("calibration"))
         .def("set_bits", &beam_combiner::set_bits, py::arg("bits"))
+        .def("set_switch_boundary",
+             &beam_combiner::set_switch_boundary,
+             py::arg("samples"))
         .def("weights", &beam_combiner::weights)
         .def("malformed_messages", &beam_combiner::malformed_messages)
         .def("late_commands", &beam_combiner::late_commands);
@@ -125,6 +128,9 @@ Args:
              py::arg("samp_rate") = 0.0)
         .def("set_calibration", &beam_splitter::set_calibration, py::arg("calibration"))
         .def("set_bits", &beam_splitter::set_bits, py::arg("bits"))
+        .def("set_switch_boundary",
+             &beam_splitter::set_switch_boundary,
+             py::arg("samples"))
         .def("weights", &beam_splitter::weights)
         .def("malformed_messages", &beam_splitter::malformed_messages)
         .def("late_commands", &beam_splitter::late_commands);

@@ -50,6 +50,12 @@ public:
 
     virtual void set_calibration(const std::vector<gr_complex>& calibration) = 0;
     virtual void set_bits(int bits) = 0;
+    /*!
+     * \brief Untimed commands apply at the next multiple of `samples` (1: the next
+     * sample), so every switch lands on a pilot boundary when the pilot repeats with
+     * that period (over a link, where the two sides switch apart).
+     */
+    virtual void set_switch_boundary(int samples) = 0;
     /*! \brief The weights in force (after quantisation, before calibration). */
     virtual std::vector<gr_complex> weights() const = 0;
     virtual uint64_t malformed_messages() const = 0;
