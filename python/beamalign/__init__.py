@@ -15,6 +15,7 @@ Blocks (from gnuradio import beamalign):
     beam_display       beam pattern and probe RSRP vectors for Qt GUI sinks
     codebook_sweeper   closed-loop codebook sweep controller
     message_link       forwards messages with loss, delay and jitter (lossy links)
+    channel_emulator   Tx element vectors -> channel -> Rx element vectors (two-node links)
     uhd_array_source   N-channel USRP + beam_combiner
     uhd_array_sink     beam_splitter + N-channel USRP transmitter
     phaser_array       beam_cmd -> ADAR1000 phase/gain codes on a CN0566 board (pyadi-iio)
@@ -38,6 +39,7 @@ from .beamalign_python import (
 from .blocks.beam_aligner import beam_aligner
 from .blocks.beam_display import beam_display
 from .blocks.chanest import chanest_estimator, pc_hbf_source
+from .blocks.channel_emulator import channel_emulator
 from .blocks.codebook_sweeper import codebook_sweeper
 from .blocks.doa_estimator import doa_estimator
 from .blocks.message_link import message_link
@@ -47,7 +49,7 @@ from .pilots import zadoff_chu
 
 __all__ = [
     "__version__", "beam_combiner", "beam_splitter", "message_link", "uhd_array_sink",
-    "phaser_array",
+    "phaser_array", "channel_emulator",
     "coarray_spectrum", "gaussian_noise", "rsrp_meter", "sim_array_source", "srs_cfr",
     "sim_srs_source", "uhd_srs_source", "doa_estimator",
     "beam_aligner", "beam_display", "codebook_sweeper", "uhd_array_source",
