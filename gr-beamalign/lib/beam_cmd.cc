@@ -288,6 +288,24 @@ void bad_input_log::report(gr::logger_ptr logger, const std::string& what)
     }
 }
 
+void beam_switcher::accept(beam_command cmd, gr::logger_ptr logger, bad_input_log& bad)
+{
+    if (d_boundary > 1 && !cmd.has_sample && !cmd.has_time) {
+        cmd.has_sample = true; // the next boundary not yet handled
+        cmd.sample = (d_next_sample + d_boundary - 1) / d_boundary * d_boundary;
+    }
+    const uint64_t late = d_schedule.late();
+    const std::string refused = d_schedule.add(cmd, d_next_sample, &d_clock);
+    if (!refused.empty()) {
+        bad.report(logger, refused);
+    } else if (d_schedule.late() > late && late == 0) {
+        logger->warn(
+            "beam_cmd arrived after its sample {:d}: applied at once (further late "
+            "commands are only counted)",
+            d_next_sample);
+    }
+}
+
 std::vector<gr_complex> quantise_phases(const std::vector<gr_complex>& w, int bits)
 {
     if (bits <= 0) {

@@ -170,6 +170,71 @@ private:
     uint64_t d_count = 0;
 };
 
+/*!
+ * When an array block's weights switch: its beam_schedule, the radio-time reference of
+ * its stream and its switch boundary, shared by beam_combiner and beam_splitter.
+ */
+class beam_switcher
+{
+public:
+    explicit beam_switcher(double samp_rate)
+        : d_clock(samp_rate)
+    {
+    }
+
+    void set_boundary(uint64_t samples) { d_boundary = samples; }
+    uint64_t late() const { return d_schedule.late(); }
+
+    //! Queues a parsed command (the block's lock held); refusals go to `bad`.
+    void accept(beam_command cmd, gr::logger_ptr logger, bad_input_log& bad);
+
+    /*!
+     * Runs one work() call over [first, first + count): `tags` are the input tags there
+     * (time tags among them); apply(cmd, sample) switches at a sample, and
+     * process(offset, n) handles n items from offset under the weights in force.
+     */
+    template <class Apply, class Process>
+    void run(uint64_t first,
+             int count,
+             const std::vector<gr::tag_t>& tags,
+             gr::logger_ptr logger,
+             bad_input_log& bad,
+             Apply apply,
+             Process process)
+    {
+        const uint64_t end = first + count;
+        d_clock.update(tags);
+        const std::string refused = d_schedule.resolve(first, d_clock);
+        if (!refused.empty()) {
+            bad.report(logger, refused);
+        }
+        int done = 0;
+        beam_command cmd;
+        while (true) {
+            const uint64_t at = first + done;
+            if (d_schedule.pop_due(at, cmd)) {
+                apply(cmd, at);
+                continue;
+            }
+            const uint64_t next = d_schedule.next_switch();
+            if (next >= end) {
+                break;
+            }
+            const int switch_offset = static_cast<int>(next - first);
+            process(done, switch_offset - done);
+            done = switch_offset;
+        }
+        process(done, count - done);
+        d_next_sample = end;
+    }
+
+private:
+    beam_schedule d_schedule;
+    time_reference d_clock;
+    uint64_t d_boundary = 1;
+    uint64_t d_next_sample = 0; // the next sample run() handles (read by accept)
+};
+
 } // namespace beamalign
 } // namespace gr
 

@@ -33,7 +33,7 @@ beam_combiner_impl::beam_combiner_impl(int num_channels,
           gr::io_signature::make(1, 1, sizeof(gr_complex)))
     , d_num_channels(num_channels)
     , d_weights("beam_combiner", num_channels, bits, calibration, true)
-    , d_clock(samp_rate)
+    , d_switcher(samp_rate)
 {
     if (!(samp_rate >= 0.0) || !std::isfinite(samp_rate)) {
         throw std::invalid_argument("beam_combiner: samp_rate must be >= 0 (0: unknown)");
@@ -65,7 +65,7 @@ void beam_combiner_impl::set_switch_boundary(int samples)
             "beam_combiner: the switch boundary must be >= 1 sample");
     }
     std::lock_guard<std::mutex> lock(d_mutex);
-    d_boundary = static_cast<uint64_t>(samples);
+    d_switcher.set_boundary(static_cast<uint64_t>(samples));
 }
 
 std::vector<gr_complex> beam_combiner_impl::weights() const
@@ -77,7 +77,7 @@ std::vector<gr_complex> beam_combiner_impl::weights() const
 uint64_t beam_combiner_impl::late_commands() const
 {
     std::lock_guard<std::mutex> lock(d_mutex);
-    return d_schedule.late();
+    return d_switcher.late();
 }
 
 void beam_combiner_impl::handle_beam_cmd(const pmt::pmt_t& msg)
@@ -95,19 +95,7 @@ void beam_combiner_impl::handle_beam_cmd(const pmt::pmt_t& msg)
         return;
     }
     std::lock_guard<std::mutex> lock(d_mutex);
-    if (d_boundary > 1 && !cmd.has_sample && !cmd.has_time) {
-        cmd.has_sample = true; // the next boundary not yet produced
-        cmd.sample = (d_next_sample + d_boundary - 1) / d_boundary * d_boundary;
-    }
-    const uint64_t late = d_schedule.late();
-    const std::string refused = d_schedule.add(cmd, d_next_sample, &d_clock);
-    if (!refused.empty()) {
-        d_bad.report(d_logger, refused);
-    } else if (d_schedule.late() > late && late == 0) {
-        d_logger->warn("beam_cmd arrived after its sample {:d}: applied at once "
-                       "(further late commands are only counted)",
-                       d_next_sample);
-    }
+    d_switcher.accept(cmd, d_logger, d_bad);
 }
 
 void beam_combiner_impl::apply(const beam_command& cmd, uint64_t at_sample)
@@ -148,36 +136,20 @@ int beam_combiner_impl::work(int noutput_items,
     auto* out = static_cast<gr_complex*>(output_items[0]);
     std::lock_guard<std::mutex> lock(d_mutex);
     const uint64_t first = nitems_read(0);
-    const uint64_t end = first + noutput_items;
     d_tags.clear();
-    get_tags_in_range(d_tags, 0, first, end);
+    get_tags_in_range(d_tags, 0, first, first + noutput_items);
     for (const auto& tag : d_tags) {
         add_item_tag(0, tag.offset, tag.key, tag.value, tag.srcid);
     }
     // A time tag in this window may let commands timed by radio time find their sample.
-    d_clock.update(d_tags);
-    const std::string refused = d_schedule.resolve(first, d_clock);
-    if (!refused.empty()) {
-        d_bad.report(d_logger, refused);
-    }
-    int done = 0;
-    beam_command cmd;
-    while (true) {
-        const uint64_t at = first + done;
-        if (d_schedule.pop_due(at, cmd)) {
-            apply(cmd, at);
-            continue;
-        }
-        const uint64_t next = d_schedule.next_switch();
-        if (next >= end) {
-            break;
-        }
-        const int switch_offset = static_cast<int>(next - first);
-        combine(input_items, out, done, switch_offset - done);
-        done = switch_offset;
-    }
-    combine(input_items, out, done, noutput_items - done);
-    d_next_sample = end;
+    d_switcher.run(
+        first,
+        noutput_items,
+        d_tags,
+        d_logger,
+        d_bad,
+        [this](const beam_command& cmd, uint64_t at) { apply(cmd, at); },
+        [&](int offset, int n) { combine(input_items, out, offset, n); });
     return noutput_items;
 }
 

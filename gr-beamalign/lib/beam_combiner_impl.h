@@ -36,10 +36,7 @@ private:
     const int d_num_channels;
     mutable std::mutex d_mutex;
     array_weights d_weights;
-    beam_schedule d_schedule;
-    time_reference d_clock;
-    uint64_t d_boundary = 1;
-    uint64_t d_next_sample = 0; // the next sample work() produces (read by handlers)
+    beam_switcher d_switcher; // the next sample work() produces (read by handlers)
     std::vector<gr_complex> d_scratch;
     std::vector<gr::tag_t> d_tags;
     bad_input_log d_bad;

@@ -32,7 +32,7 @@ beam_splitter_impl::beam_splitter_impl(int num_channels,
           gr::io_signature::make(num_channels, num_channels, sizeof(gr_complex)))
     , d_num_channels(num_channels)
     , d_weights("beam_splitter", num_channels, bits, calibration, false)
-    , d_clock(samp_rate)
+    , d_switcher(samp_rate)
 {
     if (!(samp_rate >= 0.0) || !std::isfinite(samp_rate)) {
         throw std::invalid_argument("beam_splitter: samp_rate must be >= 0 (0: unknown)");
@@ -64,7 +64,7 @@ void beam_splitter_impl::set_switch_boundary(int samples)
             "beam_splitter: the switch boundary must be >= 1 sample");
     }
     std::lock_guard<std::mutex> lock(d_mutex);
-    d_boundary = static_cast<uint64_t>(samples);
+    d_switcher.set_boundary(static_cast<uint64_t>(samples));
 }
 
 std::vector<gr_complex> beam_splitter_impl::weights() const
@@ -76,7 +76,7 @@ std::vector<gr_complex> beam_splitter_impl::weights() const
 uint64_t beam_splitter_impl::late_commands() const
 {
     std::lock_guard<std::mutex> lock(d_mutex);
-    return d_schedule.late();
+    return d_switcher.late();
 }
 
 void beam_splitter_impl::handle_beam_cmd(const pmt::pmt_t& msg)
@@ -94,19 +94,7 @@ void beam_splitter_impl::handle_beam_cmd(const pmt::pmt_t& msg)
         return;
     }
     std::lock_guard<std::mutex> lock(d_mutex);
-    if (d_boundary > 1 && !cmd.has_sample && !cmd.has_time) {
-        cmd.has_sample = true; // the next boundary not yet produced
-        cmd.sample = (d_next_sample + d_boundary - 1) / d_boundary * d_boundary;
-    }
-    const uint64_t late = d_schedule.late();
-    const std::string refused = d_schedule.add(cmd, d_next_sample, &d_clock);
-    if (!refused.empty()) {
-        d_bad.report(d_logger, refused);
-    } else if (d_schedule.late() > late && late == 0) {
-        d_logger->warn("beam_cmd arrived after its sample {:d}: applied at once "
-                       "(further late commands are only counted)",
-                       d_next_sample);
-    }
+    d_switcher.accept(cmd, d_logger, d_bad);
 }
 
 void beam_splitter_impl::apply(const beam_command& cmd, uint64_t at_sample)
@@ -140,37 +128,22 @@ int beam_splitter_impl::work(int noutput_items,
     const auto* in = static_cast<const gr_complex*>(input_items[0]);
     std::lock_guard<std::mutex> lock(d_mutex);
     const uint64_t first = nitems_read(0);
-    const uint64_t end = first + noutput_items;
     d_tags.clear();
-    get_tags_in_range(d_tags, 0, first, end);
+    get_tags_in_range(d_tags, 0, first, first + noutput_items);
     for (const auto& tag : d_tags) {
         for (int ch = 0; ch < d_num_channels; ++ch) {
             add_item_tag(ch, tag.offset, tag.key, tag.value, tag.srcid);
         }
     }
-    d_clock.update(d_tags);
-    const std::string refused = d_schedule.resolve(first, d_clock);
-    if (!refused.empty()) {
-        d_bad.report(d_logger, refused);
-    }
-    int done = 0;
-    beam_command cmd;
-    while (true) {
-        const uint64_t at = first + done;
-        if (d_schedule.pop_due(at, cmd)) {
-            apply(cmd, at);
-            continue;
-        }
-        const uint64_t next = d_schedule.next_switch();
-        if (next >= end) {
-            break;
-        }
-        const int switch_offset = static_cast<int>(next - first);
-        split(in, output_items, done, switch_offset - done);
-        done = switch_offset;
-    }
-    split(in, output_items, done, noutput_items - done);
-    d_next_sample = end;
+    // A time tag in this window may let commands timed by radio time find their sample.
+    d_switcher.run(
+        first,
+        noutput_items,
+        d_tags,
+        d_logger,
+        d_bad,
+        [this](const beam_command& cmd, uint64_t at) { apply(cmd, at); },
+        [&](int offset, int n) { split(in, output_items, offset, n); });
     return noutput_items;
 }
 
