@@ -140,7 +140,10 @@ def fuzz_aligner(port, rng, count):
     tb.start()
     for _ in range(count):
         post(aligner, port, malformed(rng, goods[port]))
-    # Garbage on `start` starts alignments (any message does): let them end.
+    # Ports have separate queues, handled in no fixed order across ports: wait until the
+    # garbage is handled, so a late `abort` cannot end the good alignment below. Garbage
+    # on `start` starts alignments (any message does): let them end.
+    wait(lambda: aligner.to_basic_block().nmsgs(pmt.intern(port)) == 0, 60.0)
     wait(lambda: aligner._search is None, 60.0)
     trial = channels.saleh_valenzuela(1, 16, 8, 3, "los", rng=3)
     result = tb.align(trial[0], timeout=60.0)
@@ -159,6 +162,7 @@ def fuzz_sweeper(port, rng, count):
     tb.start()
     for _ in range(count):
         post(sweeper, port, malformed(rng, goods[port]))
+    wait(lambda: sweeper.to_basic_block().nmsgs(pmt.intern(port)) == 0, 60.0)
     wait(lambda: sweeper._index is None, 60.0)
     sweeper.done.clear()
     post(sweeper, "start", pmt.PMT_T)
