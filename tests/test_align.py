@@ -120,6 +120,13 @@ def test_align_snr_bench_writes_rows(tmp_path):
     power = {(r["method"], r["x"]): r["value"] for r in doc["rows"] if r["metric"] == "power_db"}
     assert len(power) == 6 * 7
     assert all(v <= power[("known-angle", x)] + 1e-9 for (m, x), v in power.items())
+    # Outages: the share of alignments more than 10 (3) dB below their own optimum.
+    outage = {(r["method"], r["x"], r["threshold_db"]): r["value"] for r in doc["rows"]
+              if r["metric"] == "outage"}
+    assert len(outage) == 5 * 7 * 2
+    assert outage[("exhaustive", 30, 10.0)] == 0.0  # it measures every pair
+    assert outage[("binary", 20, 10.0)] > 0.05  # the hierarchical searches do drop links
+    assert all(outage[(m, x, 10.0)] <= outage[(m, x, 3.0)] for m, x, _ in outage)
     assert png.stat().st_size > 10_000
 
 

@@ -18,8 +18,24 @@ SNRS_DB = (0, 5, 10, 15, 20, 25, 30)
 METHODS = ("exhaustive", "binary", "qssr", "qssr-net", "sr-bsnet")
 
 
+OUTAGE_THRESHOLDS_DB = (10.0, 3.0)
+
+
+def _outage_rows(report, method, x_name, x, powers, optimum, **extra):
+    """The share of alignments that end more than each threshold below their channel's
+    known-angle optimum: a user sees a dropped link, not a mean."""
+    loss_db = 10 * np.log10(np.maximum(optimum, 1e-30) / np.maximum(powers, 1e-30))
+    shares = {}
+    for threshold in OUTAGE_THRESHOLDS_DB:
+        shares[threshold] = float(np.mean(loss_db > threshold))
+        report.add(method, x_name, x, "outage", round(shares[threshold], 5),
+                   threshold_db=threshold, **extra)
+    return shares
+
+
 def _power_rows(report, x_name, x, chans, snr_db, methods, dwell, beam_norm, model, rng, progress):
-    oracle_db, oracle_ci = mean_power_db(channels.optimum_power(chans))
+    optimum = channels.optimum_power(chans)
+    oracle_db, oracle_ci = mean_power_db(optimum)
     report.add("known-angle", x_name, x, "power_db", round(oracle_db, 3), ci95_db=round(oracle_ci, 3))
     report.add("known-angle", x_name, x, "measurements", 0)
     for method in methods:
@@ -27,9 +43,11 @@ def _power_rows(report, x_name, x, chans, snr_db, methods, dwell, beam_norm, mod
         power_db, ci = mean_power_db(powers)
         report.add(method, x_name, x, "power_db", round(power_db, 3), ci95_db=round(ci, 3))
         report.add(method, x_name, x, "measurements", count)
+        outage = _outage_rows(report, method, x_name, x, powers, optimum)
         if progress:
             progress(f"{x_name} {x:5g}  {method:12s} {power_db:7.2f} dB (+-{ci:.3f})  "
-                     f"{count:5d} measurements")
+                     f"{count:5d} measurements  outage {100 * outage[10.0]:.2f} % (>10 dB), "
+                     f"{100 * outage[3.0]:.2f} % (>3 dB)")
     if progress:
         progress(f"{x_name} {x:5g}  {'known-angle':12s} {oracle_db:7.2f} dB (+-{oracle_ci:.3f})")
 
@@ -122,10 +140,14 @@ def align_impair(trials=20000, seed=0, nt=64, nr=16, snrs_db=SNRS_DB, paths=3, d
     rx_true = ElementImpairment.sample(nr, sigma_d, sigma_p, rng)
     impaired, ideal = _impaired_pair(trials, nt, nr, paths, tx_true, rx_true, seed + 1)
 
+    optimum = channels.optimum_power(impaired)
+
     def row(method, snr, powers, **extra):
         power_db, ci = mean_power_db(powers)
         report.add(method, "snr_db", snr, "power_db", round(power_db, 3), ci95_db=round(ci, 3),
                    **extra)
+        if method not in ("known-angle", "qssr-net-ideal"):  # ideal: other channels
+            _outage_rows(report, method, "snr_db", snr, powers, optimum, **extra)
         if progress:
             label = method + (f" ({extra['calibration']})" if "calibration" in extra else "")
             progress(f"snr_db {snr:5g}  {label:28s} {power_db:7.2f} dB (+-{ci:.3f})")
