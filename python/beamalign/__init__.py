@@ -19,6 +19,7 @@ Blocks (from gnuradio import beamalign):
     uhd_array_source   N-channel USRP + beam_combiner
     uhd_array_sink     beam_splitter + N-channel USRP transmitter
     phaser_array       beam_cmd -> ADAR1000 phase/gain codes on a CN0566 board (pyadi-iio)
+    gpio_phase_shifter beam_cmd -> phase codes on USRP GPIO pins, timed by radio time
     pc_hbf_source      simulated partially-connected hybrid array, one pilot per vector
     chanest_estimator  OMP / SC-VBI / GW-SC-VBI / Turbo-VBI channel estimates (C++)
     uhd_rf_chain_source  hybrid array RF chains on USRP channels, one vector per sample
@@ -49,7 +50,7 @@ from .pilots import zadoff_chu
 
 __all__ = [
     "__version__", "beam_combiner", "beam_splitter", "message_link", "uhd_array_sink",
-    "phaser_array", "channel_emulator",
+    "phaser_array", "channel_emulator", "gpio_phase_shifter",
     "coarray_spectrum", "gaussian_noise", "rsrp_meter", "sim_array_source", "srs_cfr",
     "sim_srs_source", "uhd_srs_source", "doa_estimator",
     "beam_aligner", "beam_display", "codebook_sweeper", "uhd_array_source",
