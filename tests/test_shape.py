@@ -168,7 +168,8 @@ BAD_ARGUMENTS = [
     ["doa", "--rho", "2"], ["doa", "--symbols", "0"], ["doa", "--json", UNWRITABLE],
     # node, ota
     ["node", "bs", "--link", "udp://127.0.0.1:5"], ["node", "ue", "--trials", "0"],
-    ["node", "xx"], ["ota"], ["ota", "--emulate", "--loss", "2"],
+    ["node", "xx"], ["ota"], ["node", "bs", "--source", "uhd", "--device-args", "type=b200,serial=X"],
+    ["node", "ue", "--source", "uhd", "--device-args", "type=b200,serial=X"], ["ota", "--emulate", "--loss", "2"],
     ["ota", "--emulate", "--link", "tcp://127.0.0.1"],
     # bench
     ["bench", "align-snr", "--trials", "0"], ["bench", "doa-snr", "--calibration", "/nope"],

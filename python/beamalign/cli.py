@@ -167,6 +167,12 @@ def build_parser():
     node.add_argument("--snr-db", type=SNR, default=20.0)
     node.add_argument("--loss", type=number(float, 0.0, 1.0), default=0.0,
                       help="share of Tx commands the link loses")
+    node.add_argument("--source", choices=("link", "uhd"), default="link",
+                      help="samples over the link (emulated air) or a USRP array")
+    node.add_argument("--device-args", default="", help="--source uhd: the UHD device")
+    node.add_argument("--samp-rate", type=POSITIVE, default=1e6, help="--source uhd")
+    node.add_argument("--center-freq", type=POSITIVE, default=28e9, help="--source uhd")
+    node.add_argument("--gain", type=REAL, default=None, help="--source uhd (dB)")
     ota = _command(sub, "ota", commands.ota, "two-node alignment: both nodes over a link")
     ota.add_argument("--emulate", action="store_true", required=True,
                      help="both nodes on this machine, the channel emulated")
@@ -208,8 +214,10 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (FileFormatError, ValueError, OSError, TimeoutError) as err:
-        print(f"beamalign {args.command}: error: {err}", file=sys.stderr)
+    except (FileFormatError, ValueError, OSError, TimeoutError, RuntimeError) as err:
+        # One line, whatever the library said (UHD's messages span several).
+        print(f"beamalign {args.command}: error: {' '.join(str(err).split())}",
+              file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"beamalign {args.command}: interrupted", file=sys.stderr)

@@ -288,8 +288,11 @@ def run_bench(opts):
 
 
 def node(opts):
+    radio = {} if opts.source == "link" else dict(
+        device_args=opts.device_args, samp_rate=opts.samp_rate, center_freq=opts.center_freq,
+        **({} if opts.gain is None else dict(gain=opts.gain)))
     if opts.role == "bs":
-        tb = bs_node(opts.link, opts.nt)
+        tb = bs_node(opts.link, opts.nt, **radio)
         # Blocked before the flowgraph's threads start, so they inherit the mask and the
         # signal reaches sigwait below: the flowgraph then stops cleanly.
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
@@ -303,8 +306,14 @@ def node(opts):
         return 0
     trials = channels.saleh_valenzuela(opts.trials, opts.nt, opts.nr, 3, "los", rng=opts.seed)
     ue = ue_node(opts.link, opts.method, opts.nt, opts.nr, opts.snr_db, seed=opts.seed,
-                 loss=opts.loss)
+                 loss=opts.loss, **radio)
     results, seconds = run_trials(ue, trials)
+    if radio:  # over the air: no known channel, so angles and the strongest probe
+        for i, r in enumerate(results):
+            print(f"alignment {i}: " + (f"failed: {r[proto.REASON]}" if r[proto.FAILED] else
+                  f"u_tx {r[proto.U_TX]:+.4f} u_rx {r[proto.U_RX]:+.4f}, strongest probe "
+                  f"{max(r[proto.PROBES_DBM]):.1f} dBm"))
+        return 0
     good = [r[proto.POWER_DB] for r in results if not r[proto.FAILED]]
     if not good:
         raise ValueError(f"node ue: all {opts.trials} alignments failed (is the base "

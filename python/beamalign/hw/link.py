@@ -12,6 +12,7 @@ switch on either side starts a dwell at pilot phase 0 wherever the other side's
 command is; the meter reports both sides' beam ids in force and the aligner takes a
 dwell only when both are its latest commands'.
 """
+import pmt
 from gnuradio import blocks, gr, zeromq
 
 from .. import protocol as proto
@@ -21,6 +22,7 @@ from ..blocks.channel_emulator import channel_emulator
 from ..blocks.message_link import message_link
 from ..flowgraphs import align_once
 from ..pilots import zadoff_chu
+from .uhd_array import uhd_array_sink, uhd_array_source
 
 ZMQ_TIMEOUT_MS = 100
 HWM = 2  # messages queued per socket: a short queue is a short link latency
@@ -45,10 +47,20 @@ class bs_node(gr.top_block):
     """Base station: periodic pilot -> beam_splitter (Tx beams from the link) -> samples
     out on the link."""
 
-    def __init__(self, link="tcp://127.0.0.1:5560", nt=64, dwell=64, samp_rate=EMULATED_RATE):
+    def __init__(self, link="tcp://127.0.0.1:5560", nt=64, dwell=64, samp_rate=EMULATED_RATE,
+                 device_args=None, center_freq=28e9, gain=10.0):
         gr.top_block.__init__(self, "bs_node")
         samples, commands = link_addresses(link)
         self.pilot = blocks.vector_source_c(zadoff_chu(dwell).tolist(), True)
+        self.commands = zeromq.sub_msg_source(commands, ZMQ_TIMEOUT_MS, False)
+        if device_args is not None:
+            # Over the air: the USRP transmit array paces the pilot; only commands use
+            # the link.
+            self.radio = uhd_array_sink(device_args, nt, samp_rate, center_freq, gain)
+            self.radio.splitter.set_switch_boundary(dwell)
+            self.connect(self.pilot, self.radio)
+            self.msg_connect(self.commands, "out", self.radio, proto.BEAM_CMD)
+            return
         self.source = blocks.throttle(gr.sizeof_gr_complex, samp_rate)
         # Short chunks (one memory page): a command waits for the throttle's next chunk.
         self.source.set_max_output_buffer(4 * dwell)
@@ -58,7 +70,6 @@ class bs_node(gr.top_block):
         self.to_vector = blocks.streams_to_vector(gr.sizeof_gr_complex, nt)
         self.sink = zeromq.push_sink(gr.sizeof_gr_complex, nt, samples, ZMQ_TIMEOUT_MS, True,
                                      HWM)
-        self.commands = zeromq.sub_msg_source(commands, ZMQ_TIMEOUT_MS, False)
         self.connect(self.source, self.splitter)
         for n in range(nt):
             self.connect((self.splitter, n), (self.to_vector, n))
@@ -73,11 +84,16 @@ class ue_node(gr.top_block):
 
     def __init__(self, link="tcp://127.0.0.1:5560", method="qssr-net", nt=64, nr=16,
                  snr_db=20.0, dwell=64, seed=0, loss=0.0, cfo=0.0, delay=0,
-                 dwell_timeout_s=0.5, model=""):
+                 dwell_timeout_s=0.5, model="", device_args=None, samp_rate=1e6,
+                 center_freq=28e9, gain=30.0):
         gr.top_block.__init__(self, "ue_node")
         if delay % dwell:
             raise ValueError("delay must be a multiple of dwell (pilot boundaries)")
         samples, commands = link_addresses(link)
+        if device_args is not None:
+            self._over_the_air(commands, method, nt, nr, dwell, model, dwell_timeout_s,
+                               loss, seed, device_args, samp_rate, center_freq, gain)
+            return
         self.receiver = zeromq.pull_source(gr.sizeof_gr_complex, nt, samples, ZMQ_TIMEOUT_MS,
                                            True, HWM)
         self.delay = blocks.delay(gr.sizeof_gr_complex * nt, delay)
@@ -102,5 +118,30 @@ class ue_node(gr.top_block):
         self.msg_connect(self.link, "out", self.commands, "in")
         self.msg_connect(self.emulator, proto.CHANNEL_INFO, self.aligner, proto.CHANNEL_INFO)
 
+    def _over_the_air(self, commands, method, nt, nr, dwell, model, dwell_timeout_s, loss,
+                      seed, device_args, samp_rate, center_freq, gain):
+        """The USRP receive array in place of the link and the emulator. The meter runs
+        in energy mode: the two radios' sample counts are not aligned to the pilot (that
+        needs a shared time base and timed starts), so the pilot cannot be correlated."""
+        self.emulator = None
+        self.radio = uhd_array_source(device_args, nr, samp_rate, center_freq, gain)
+        self.radio.combiner.set_switch_boundary(dwell)
+        self.meter = rsrp_meter("energy", [], 0, dwell, 0.0, False)
+        self.aligner = beam_aligner(method, nt, nr, model=model, verbose=False,
+                                    dwell_timeout_s=dwell_timeout_s)
+        self.link = message_link(loss, seed=seed)
+        self.commands = zeromq.pub_msg_sink(commands, ZMQ_TIMEOUT_MS, True)
+        self.connect(self.radio, self.meter)
+        self.msg_connect(self.meter, proto.RSRP, self.aligner, proto.RSRP)
+        self.msg_connect(self.aligner, proto.BEAM_CMD, self.radio, proto.BEAM_CMD)
+        self.msg_connect(self.aligner, proto.BEAM_CMD, self.link, "in")
+        self.msg_connect(self.link, "out", self.commands, "in")
+
     def align(self, channel=None, timeout=60.0):
+        if self.emulator is None:  # over the air: the channel is the air's
+            done = self.aligner.completed
+            self.aligner.to_basic_block()._post(pmt.intern(proto.START), pmt.PMT_T)
+            if not self.aligner.wait_results(done + 1, timeout):
+                raise TimeoutError(f"alignment did not finish within {timeout} s")
+            return self.aligner.results[-1]
         return align_once(self.emulator, self.aligner, channel, timeout)
