@@ -7,12 +7,18 @@ take one GPIO word per beam. A `beam_cmd` with `time` is written as a timed comm
 radio time, in step with sample-timed switching of beam_combiner / beam_splitter on the
 same device's clock. Never run on hardware: tested against a fake USRP that records the
 calls it gets.
+
+The switch happens outside the sample stream, so the block also publishes, on
+`tag_cmd`, a one-element `beam_cmd` (weight 1, the same beam_id and time) for a
+beam_combiner(1) / beam_splitter(1) placed in the stream: it changes nothing but puts
+the `beam` tag on the exact sample where the shifters switch, for rsrp_meter.
 """
 import numpy as np
 import pmt
 from gnuradio import gr
 
 from .. import protocol as proto
+from ..blocks.messages import beam_cmd
 from ..blocks.validate import (
     BadInput,
     MessageError,
@@ -67,6 +73,7 @@ class gpio_phase_shifter(gr.basic_block):
         usrp.set_gpio_attr(bank, "CTRL", 0, mask, 0)
         usrp.set_gpio_attr(bank, "DDR", mask, mask, 0)
         self.message_port_register_in(pmt.intern(proto.BEAM_CMD))
+        self.message_port_register_out(pmt.intern("tag_cmd"))
         self.set_msg_handler(pmt.intern(proto.BEAM_CMD), self._handle_beam_cmd)
 
     def malformed_messages(self):
@@ -77,12 +84,15 @@ class gpio_phase_shifter(gr.basic_block):
         fields = fields_of(msg, "beam_cmd")
         if fields.get(proto.SIDE) != self.side:
             return
-        integer(fields, proto.BEAM_ID, "beam_cmd")
+        beam_id = integer(fields, proto.BEAM_ID, "beam_cmd")
         weights = vector(fields, proto.WEIGHTS, "beam_cmd", length=self.n, complex_values=True)
         if not np.any(weights):
             raise MessageError("beam_cmd weights are all zero")
         when = real(fields, proto.TIME, "beam_cmd", low=0.0) if proto.TIME in fields else None
         self.apply(weights, when)
+        extra = {} if when is None else {proto.TIME: when}
+        self.message_port_pub(pmt.intern("tag_cmd"),
+                              beam_cmd(self.side, beam_id, np.ones(1), **extra))
 
     def apply(self, weights, time_s=None):
         """Writes the GPIO word (at radio time time_s when given); returns the codes."""
