@@ -295,14 +295,14 @@ void beam_switcher::accept(beam_command cmd, gr::logger_ptr logger, bad_input_lo
         cmd.sample = (d_next_sample + d_boundary - 1) / d_boundary * d_boundary;
     }
     const uint64_t late = d_schedule.late();
-    const std::string refused = d_schedule.add(cmd, d_next_sample, &d_clock);
+    const std::string refused =
+        d_schedule.add(cmd, d_next_sample, d_timed ? &d_clock : nullptr);
     if (!refused.empty()) {
         bad.report(logger, refused);
     } else if (d_schedule.late() > late && late == 0) {
-        logger->warn(
-            "beam_cmd arrived after its sample {:d}: applied at once (further late "
-            "commands are only counted)",
-            d_next_sample);
+        logger->warn("beam_cmd arrived after its sample, at sample {:d}: applied at once "
+                     "(further late commands are only counted)",
+                     d_next_sample);
     }
 }
 

@@ -82,7 +82,6 @@ public:
     void set_bits(int bits);
     const std::vector<gr_complex>& weights() const { return d_weights; }
     const std::vector<gr_complex>& taps() const { return d_taps; }
-    int size() const { return d_num; }
 
 private:
     std::string d_who;
@@ -149,7 +148,6 @@ public:
     bool pop_due(uint64_t sample, beam_command& out);
     //! The sample of the earliest queued timed command (UINT64_MAX when none).
     uint64_t next_switch() const;
-    size_t size() const { return d_queue.size(); }
     //! Commands that arrived after their sample.
     uint64_t late() const { return d_late; }
 
@@ -172,13 +170,16 @@ private:
 
 /*!
  * When an array block's weights switch: its beam_schedule, the radio-time reference of
- * its stream and its switch boundary, shared by beam_combiner and beam_splitter.
+ * its stream and its switch boundary, shared by beam_combiner, beam_splitter and
+ * sim_array_source. A block whose stream carries no radio time (timed = false) refuses
+ * commands timed by `time`.
  */
 class beam_switcher
 {
 public:
-    explicit beam_switcher(double samp_rate)
+    explicit beam_switcher(double samp_rate, bool timed = true)
         : d_clock(samp_rate)
+        , d_timed(timed)
     {
     }
 
@@ -231,6 +232,7 @@ public:
 private:
     beam_schedule d_schedule;
     time_reference d_clock;
+    bool d_timed;
     uint64_t d_boundary = 1;
     uint64_t d_next_sample = 0; // the next sample run() handles (read by accept)
 };

@@ -124,17 +124,7 @@ void sim_array_source_impl::handle_beam_cmd(const pmt::pmt_t& msg)
         return;
     }
     std::lock_guard<std::mutex> lock(d_mutex);
-    const uint64_t late = d_schedule.late();
-    const std::string refused = d_schedule.add(cmd, d_next_sample);
-    if (!refused.empty()) {
-        d_bad.report(d_logger, refused);
-    } else if (d_schedule.late() > late && late == 0) {
-        d_logger->warn(
-            "beam_cmd for sample {:d} arrived after sample {:d}: applied at once "
-            "(further late commands are only counted)",
-            cmd.sample,
-            d_next_sample);
-    }
+    d_switcher.accept(cmd, d_logger, d_bad);
 }
 
 void sim_array_source_impl::apply(const beam_command& cmd)
@@ -305,33 +295,32 @@ int sim_array_source_impl::work(int noutput_items,
     auto* out = static_cast<gr_complex*>(output_items[0]);
     std::lock_guard<std::mutex> lock(d_mutex);
     const uint64_t first = nitems_written(0);
-    const uint64_t end = first + noutput_items;
-    int done = 0;
     // One segment per set of weights: a timed command splits the output at its sample.
-    while (done < noutput_items) {
-        const uint64_t at = first + done;
-        beam_command cmd;
-        while (d_schedule.pop_due(at, cmd)) {
-            apply(cmd);
-        }
-        if (d_weights_changed) {
-            add_item_tag(0,
-                         at,
-                         protocol::BEAM,
-                         beam_tag_value(d_beam_id, d_tx_beam_id, d_rx_beam_id),
-                         alias_pmt());
-            d_pilot_index = 0;
-            d_weights_changed = false;
-        }
-        if (d_gain_stale) {
-            refresh_gain();
-        }
-        const uint64_t next = std::min(d_schedule.next_switch(), end);
-        const int stop = static_cast<int>(next - first);
-        produce(out + done, stop - done);
-        done = stop;
-    }
-    d_next_sample = end;
+    d_switcher.run(
+        first,
+        noutput_items,
+        d_no_tags,
+        d_logger,
+        d_bad,
+        [this](const beam_command& cmd, uint64_t) { apply(cmd); },
+        [&](int offset, int n) {
+            if (n <= 0) {
+                return;
+            }
+            if (d_weights_changed) {
+                add_item_tag(0,
+                             first + offset,
+                             protocol::BEAM,
+                             beam_tag_value(d_beam_id, d_tx_beam_id, d_rx_beam_id),
+                             alias_pmt());
+                d_pilot_index = 0;
+                d_weights_changed = false;
+            }
+            if (d_gain_stale) {
+                refresh_gain();
+            }
+            produce(out + offset, n);
+        });
     return noutput_items;
 }
 

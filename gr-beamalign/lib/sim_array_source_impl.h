@@ -61,8 +61,8 @@ private:
     uint64_t d_pilot_index = 0; // pilot position since the last tag
     std::vector<gr_complex> d_noise_buffer;
     bad_input_log d_bad;
-    beam_schedule d_schedule;
-    uint64_t d_next_sample = 0; // the next sample work() produces (read by handlers)
+    beam_switcher d_switcher{ 0.0, false }; // its stream carries no radio time
+    const std::vector<gr::tag_t> d_no_tags;
 
     void handle_beam_cmd(const pmt::pmt_t& msg);
     void handle_channel(const pmt::pmt_t& msg);

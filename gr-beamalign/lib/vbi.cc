@@ -442,6 +442,36 @@ vbi_estimate vbi_loop(const hybrid_sensing& sensing,
 
 } // namespace detail
 
+namespace {
+
+// The public estimators: the same checks, then the shared loop with their posterior step.
+vbi_estimate checked_vbi(const char* name,
+                         const detail::posterior_step& step,
+                         const hybrid_sensing& sensing,
+                         const Eigen::Ref<const Eigen::VectorXcd>& y,
+                         const Eigen::Ref<const Eigen::VectorXd>& u_h,
+                         const Eigen::Ref<const Eigen::VectorXd>& u_v,
+                         double step_h,
+                         double step_v,
+                         const vbi_options& options,
+                         const Eigen::Ref<const Eigen::MatrixXcd>* phi)
+{
+    detail::check_problem(sensing, y, u_h, u_v, step_h, step_v, options, name);
+    detail::check_columns(sensing, u_h, phi, name);
+    return detail::vbi_loop(sensing,
+                            y,
+                            u_h,
+                            u_v,
+                            step_h,
+                            step_v,
+                            options,
+                            step,
+                            nullptr,
+                            phi ? Eigen::MatrixXcd(*phi) : Eigen::MatrixXcd());
+}
+
+} // namespace
+
 vbi_estimate sc_vbi(const hybrid_sensing& sensing,
                     const Eigen::Ref<const Eigen::VectorXcd>& y,
                     const Eigen::Ref<const Eigen::VectorXd>& u_h,
@@ -451,18 +481,16 @@ vbi_estimate sc_vbi(const hybrid_sensing& sensing,
                     const vbi_options& options,
                     const Eigen::Ref<const Eigen::MatrixXcd>* phi)
 {
-    detail::check_problem(sensing, y, u_h, u_v, step_h, step_v, options, "sc_vbi");
-    detail::check_columns(sensing, u_h, phi, "sc_vbi");
-    return detail::vbi_loop(sensing,
-                            y,
-                            u_h,
-                            u_v,
-                            step_h,
-                            step_v,
-                            options,
-                            detail::support_restricted_posterior(),
-                            nullptr,
-                            phi ? Eigen::MatrixXcd(*phi) : Eigen::MatrixXcd());
+    return checked_vbi("sc_vbi",
+                       detail::support_restricted_posterior(),
+                       sensing,
+                       y,
+                       u_h,
+                       u_v,
+                       step_h,
+                       step_v,
+                       options,
+                       phi);
 }
 
 vbi_estimate turbo_vbi(const hybrid_sensing& sensing,
@@ -474,18 +502,16 @@ vbi_estimate turbo_vbi(const hybrid_sensing& sensing,
                        const vbi_options& options,
                        const Eigen::Ref<const Eigen::MatrixXcd>* phi)
 {
-    detail::check_problem(sensing, y, u_h, u_v, step_h, step_v, options, "turbo_vbi");
-    detail::check_columns(sensing, u_h, phi, "turbo_vbi");
-    return detail::vbi_loop(sensing,
-                            y,
-                            u_h,
-                            u_v,
-                            step_h,
-                            step_v,
-                            options,
-                            detail::full_posterior(),
-                            nullptr,
-                            phi ? Eigen::MatrixXcd(*phi) : Eigen::MatrixXcd());
+    return checked_vbi("turbo_vbi",
+                       detail::full_posterior(),
+                       sensing,
+                       y,
+                       u_h,
+                       u_v,
+                       step_h,
+                       step_v,
+                       options,
+                       phi);
 }
 
 } // namespace beamalign

@@ -92,14 +92,16 @@ class alignment(gr.top_block):
 
 
 def align_once(channel_block, aligner, channel=None, timeout=60.0, **channel_fields):
-    """Gives channel_block a new channel, starts one alignment and waits for its result
-    (a failed one included); TimeoutError if none comes."""
-    fields = {} if channel is None else {proto.GAINS: channel.gains[0],
-                                         proto.U_TX: channel.u_tx[0],
-                                         proto.U_RX: channel.u_rx[0]}
-    fields.update(channel_fields)
+    """Gives channel_block a new channel (none: over the air, the channel is the air's),
+    starts one alignment and waits for its result (a failed one included); TimeoutError
+    if none comes."""
     done = aligner.completed
-    channel_block.to_basic_block()._post(pmt.intern(proto.CHANNEL), dict_to_pmt(fields))
+    if channel_block is not None:
+        fields = {} if channel is None else {proto.GAINS: channel.gains[0],
+                                             proto.U_TX: channel.u_tx[0],
+                                             proto.U_RX: channel.u_rx[0]}
+        fields.update(channel_fields)
+        channel_block.to_basic_block()._post(pmt.intern(proto.CHANNEL), dict_to_pmt(fields))
     aligner.to_basic_block()._post(pmt.intern(proto.START), pmt.PMT_T)
     if not aligner.wait_results(done + 1, timeout):
         raise TimeoutError(f"alignment did not finish within {timeout} s")

@@ -20,11 +20,10 @@ from .validate import (
     BadInput,
     MessageError,
     Watchdog,
-    boolean,
+    dwell_reading,
     fields_of,
     guarded,
     integer,
-    real,
     vector,
 )
 
@@ -237,10 +236,7 @@ class beam_aligner(gr.basic_block):
         tx_id = integer(fields, proto.TX_BEAM_ID, "rsrp", default=-1)
         rx_id = integer(fields, proto.RX_BEAM_ID, "rsrp", default=-1)
         try:
-            complete = boolean(fields, proto.COMPLETE, "rsrp", default=True)
-            power = real(fields, proto.POWER, "rsrp", low=0.0) if complete else 0.0
-            dbm = (real(fields, proto.RSRP_DBM, "rsrp", default=10 * np.log10(max(power, 1e-30)))
-                   if complete else None)
+            complete, power, dbm = dwell_reading(fields)
         except MessageError:
             with self._lock:
                 if self._search is not None and self._current(beam_id, tx_id, rx_id):

@@ -8,7 +8,7 @@ from gnuradio import gr
 
 from .. import protocol as proto
 from .messages import beam_cmd, dict_to_pmt
-from .validate import BadInput, MessageError, Watchdog, boolean, fields_of, guarded, integer, real
+from .validate import BadInput, MessageError, Watchdog, dwell_reading, fields_of, guarded, integer
 
 
 class codebook_sweeper(gr.basic_block):
@@ -129,10 +129,7 @@ class codebook_sweeper(gr.basic_block):
         fields = fields_of(msg, "rsrp")
         beam_id = integer(fields, proto.BEAM_ID, "rsrp")
         try:
-            complete = boolean(fields, proto.COMPLETE, "rsrp", default=True)
-            power = real(fields, proto.POWER, "rsrp", low=0.0) if complete else 0.0
-            dbm = (real(fields, proto.RSRP_DBM, "rsrp", default=10 * np.log10(max(power, 1e-30)))
-                   if complete else None)
+            complete, power, dbm = dwell_reading(fields)
         except MessageError:
             with self._lock:
                 if self._index is not None and beam_id == self._sequence:

@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 
+from .. import protocol as proto
 from .messages import pmt_to_dict
 
 
@@ -137,6 +138,17 @@ def vector(fields, key, what, length=None, max_length=None, complex_values=False
     if not np.all(np.isfinite(array)):
         raise MessageError(f"{what} field '{key}' holds NaN or Inf")
     return array
+
+
+def dwell_reading(fields):
+    """(complete, power, rsrp_dbm) of an rsrp message: an incomplete dwell has no power
+    to read (it is a lost one); MessageError when a field it needs is unusable."""
+    complete = boolean(fields, proto.COMPLETE, "rsrp", default=True)
+    if not complete:
+        return False, None, None
+    power = real(fields, proto.POWER, "rsrp", low=0.0)
+    dbm = real(fields, proto.RSRP_DBM, "rsrp", default=10 * np.log10(max(power, 1e-30)))
+    return True, power, dbm
 
 
 class Watchdog:

@@ -87,9 +87,6 @@ class Architecture:
         """A nested object (empty when absent)."""
         return Architecture(self.document.get(key, {}), f"{self.where}.{key}")
 
-    def has(self, key):
-        return key in self.document
-
 
 def load_network(cls, path, build):
     """Loads weights into build(Architecture) -> nn.Module, checked; returns it in eval
