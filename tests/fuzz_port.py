@@ -14,7 +14,7 @@ from gnuradio.beamalign import channels, codebooks
 from gnuradio.beamalign.blocks.message_link import message_link
 from gnuradio.beamalign.blocks.message_recorder import message_recorder
 from gnuradio.beamalign.blocks.messages import beam_cmd, dict_to_pmt
-from gnuradio.beamalign.flowgraphs import alignment, rsrp_sweep
+from gnuradio.beamalign.flowgraphs import alignment, prediction, rsrp_sweep
 
 ODD = ["x", True, 1.5, -7, 2 ** 62, float("nan"), float("inf"), [1.0], [], {"a": 1},
        np.zeros(3, np.complex64), np.full(5, np.nan, np.float32), "beam_cmd"]
@@ -206,7 +206,43 @@ def fuzz_forwarders(port, rng, count):
     return 0, 0, answered
 
 
-FUZZERS = {"sim_array_source": fuzz_array_source, "beam_combiner": fuzz_combiner,
+def fuzz_predictor(port, rng, count):
+    tb = prediction(users=[3, 4], seed=2, dwell_timeout_s=0.2)
+    predictor = tb.predictor
+    goods = {"rsrp": {"beam_id": 1, "tx_beam_id": 1, "rx_beam_id": -1, "power": 0.5,
+                      "rsrp_dbm": -80.0, "nsamples": 64, "offset": 10, "complete": True},
+             "channel_info": {"nt": 128, "nr": 1, "h": np.ones(128, np.complex64)},
+             "start": {"now": 1}, "abort": {"why": 1}}
+    tb.start()
+    for _ in range(count):
+        post(predictor, port, malformed(rng, goods[port]))
+    wait(lambda: predictor.to_basic_block().nmsgs(pmt.intern(port)) == 0, 60.0)
+    wait(lambda: predictor._plan is None, 60.0)
+    _, result = tb.predict_next(timeout=60.0)
+    tb.stop()
+    tb.wait()
+    answered = not result["failed"] and result["measurements"] == 13 and \
+        np.isfinite(result["snr_loss_db"])
+    return predictor.malformed_messages(), predictor.bad_input.internal, answered
+
+
+def fuzz_dataset_source(port, rng, count):
+    tb = gr.top_block()
+    source = beamalign.dataset_channel_source(users=[7, 8])
+    recorder = message_recorder()
+    tb.msg_connect(source, "channel", recorder, "in")
+    tb.start()
+    for _ in range(count):
+        post(source, port, malformed(rng, {"now": 1}))
+    answered = wait(lambda: len(recorder.messages) == count)
+    users = {m["user"] for m in recorder.messages}
+    tb.stop()
+    tb.wait()
+    return source.malformed_messages(), source.bad_input.internal, answered and users == {7, 8}
+
+
+FUZZERS = {"beam_predictor": fuzz_predictor, "dataset_channel_source": fuzz_dataset_source,
+           "sim_array_source": fuzz_array_source, "beam_combiner": fuzz_combiner,
            "beam_aligner": fuzz_aligner, "codebook_sweeper": fuzz_sweeper,
            "beam_display": fuzz_display, "message_link": fuzz_forwarders}
 

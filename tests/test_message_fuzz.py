@@ -14,12 +14,16 @@ PORTS = [("sim_array_source", "beam_cmd"), ("sim_array_source", "channel"),
          ("beam_aligner", "rsrp"), ("beam_aligner", "start"), ("beam_aligner", "abort"),
          ("beam_aligner", "channel_info"),
          ("codebook_sweeper", "rsrp"), ("codebook_sweeper", "start"),
-         ("beam_display", "result"), ("message_link", "in")]
+         ("beam_display", "result"), ("message_link", "in"),
+         ("beam_predictor", "rsrp"), ("beam_predictor", "start"), ("beam_predictor", "abort"),
+         ("beam_predictor", "channel_info"), ("dataset_channel_source", "start")]
 MESSAGES = 300
 # Ports where every garbage message is a well-formed one (any message means "start" or
 # "abort"), or which forward whatever comes: nothing to count as malformed.
 ANYTHING_GOES = {("beam_aligner", "start"), ("beam_aligner", "abort"),
-                 ("codebook_sweeper", "start"), ("message_link", "in")}
+                 ("codebook_sweeper", "start"), ("message_link", "in"),
+                 ("beam_predictor", "start"), ("beam_predictor", "abort"),
+                 ("dataset_channel_source", "start")}
 
 
 @pytest.mark.parametrize("block, port", PORTS, ids=[f"{b}.{p}" for b, p in PORTS])

@@ -23,10 +23,13 @@ Blocks (from gnuradio import beamalign):
     pc_hbf_source      simulated partially-connected hybrid array, one pilot per vector
     chanest_estimator  OMP / SC-VBI / GW-SC-VBI / Turbo-VBI channel estimates (C++)
     uhd_rf_chain_source  hybrid array RF chains on USRP channels, one vector per sample
+    beam_predictor     closed-loop beam prediction from learned probe beams (seed 001)
+    dataset_channel_source  a site data set's users as `channel` messages
 
-Kernels usable without a flowgraph: arrays, codebooks, channels, align, doa, chanest.
+Kernels usable without a flowgraph: arrays, codebooks, channels, align, doa, chanest,
+predict.
 """
-from . import align, arrays, chanest, channels, codebooks, doa
+from . import align, arrays, chanest, channels, codebooks, doa, predict
 from ._version import __version__
 from .beamalign_python import (
                                beam_combiner,
@@ -39,9 +42,11 @@ from .beamalign_python import (
 )
 from .blocks.beam_aligner import beam_aligner
 from .blocks.beam_display import beam_display
+from .blocks.beam_predictor import beam_predictor
 from .blocks.chanest import chanest_estimator, pc_hbf_source
 from .blocks.channel_emulator import channel_emulator
 from .blocks.codebook_sweeper import codebook_sweeper
+from .blocks.dataset_channel_source import dataset_channel_source
 from .blocks.doa_estimator import doa_estimator
 from .blocks.message_link import message_link
 from .blocks.srs_source import sim_srs_source
@@ -55,4 +60,5 @@ __all__ = [
     "sim_srs_source", "uhd_srs_source", "doa_estimator",
     "beam_aligner", "beam_display", "codebook_sweeper", "uhd_array_source",
     "pc_hbf_source", "chanest_estimator", "uhd_rf_chain_source", "align", "chanest", "arrays", "channels", "codebooks", "doa", "zadoff_chu",
+    "beam_predictor", "dataset_channel_source", "predict",
 ]

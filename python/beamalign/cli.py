@@ -9,7 +9,7 @@ import argparse
 import math
 import sys
 
-from . import bench, commands, training
+from . import bench, cli_site, commands, training
 from ._version import __version__
 from .align.strategies import STRATEGIES
 from .arguments import (
@@ -89,6 +89,8 @@ def build_parser():
     train.add_argument("--batch", type=COUNT, help="examples per batch (100; doa-cnn 256; mod-dnn 32)")
     train.add_argument("--ae-samples", type=COUNT,
                        help="mod-dnn: examples for the autoencoder's least-squares fit (200000)")
+    cli_site.add_train_options(train)
+    cli_site.add_commands(sub, _command)
 
     calibrate = _command(sub, "calibrate", commands.calibrate,
                          "online self-calibration or a chamber run; writes calibration files")
@@ -207,6 +209,7 @@ def build_parser():
                      help="doa-*: the array's phase-error profile (default: seed + 1000)")
     run.add_argument("--calibration", type=existing,
                      help="doa-*: the array's profile from a chamber calibration file")
+    cli_site.add_bench_options(run)
     return parser
 
 

@@ -5,7 +5,9 @@ Each function takes the parsed options (an argparse.Namespace or anything with t
 attributes) and returns the process exit status. Errors are raised as the package's
 FileFormatError / ValueError / OSError; the command line turns them into one line.
 """
+import shlex
 import signal
+import sys
 
 import numpy as np
 from tqdm import tqdm
@@ -18,7 +20,7 @@ from .bench.ota import emulated_ota, run_trials
 from .chanest import eda_grouping, pattern
 from .chanest.eda import save_grouping
 from .fileio import write_json_atomic
-from .flowgraphs import alignment, channel_estimation, direction_finding, rsrp_sweep
+from .flowgraphs import alignment, channel_estimation, direction_finding, prediction, rsrp_sweep
 from .hw.chamber import (
     FlowgraphChamber,
     calibration_run,
@@ -29,6 +31,10 @@ from .hw.chamber import (
 )
 from .hw.link import bs_node, ue_node
 from .plotting import save, subplots
+from .predict import probe_system, sites
+from .predict.datasets import resolve
+from .predict.predictor import BeamPredictor, held_out_users
+from .predict.raytrace import trace_site, write_stat
 
 
 def _db(power):
@@ -116,7 +122,9 @@ def align(opts):
 def train(opts):
     path = training.run_training(opts.model, out=opts.out, seed=opts.seed, quiet=opts.quiet,
                                  **{key: getattr(opts, key) for key in
-                                    ("epochs", "steps", "batch", "ae_samples", "nt", "nr")})
+                                    ("epochs", "steps", "batch", "ae_samples", "nt", "nr",
+                                     "dataset", "probes", "num_probes", "noise_bits",
+                                     "noise_width", "split")})
     print(f"wrote {path} and {path.with_suffix('.json')}")
     return 0
 
@@ -277,7 +285,7 @@ def doa(opts):
 
 BENCH_OPTIONS = ("trials", "seed", "samples", "dwells", "repeats", "model", "method", "grouping",
                  "turbo_trials", "nt", "nr", "paths", "profile", "nx", "nz", "m",
-                 "array_seed", "calibration")
+                 "array_seed", "calibration", "dataset", "epochs", "seeds")
 
 
 def run_bench(opts):
@@ -332,4 +340,60 @@ def ota(opts):
         value = "n/a" if row["value"] is None else f"{row['value']:.4g}"
         print(f"{row['link']:12s} {row['metric']:10s} {value}{extra}")
     report.write(opts.json)
+    return 0
+
+
+def dataset(opts):
+    command = "beamalign " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if opts.source == "rt":
+        path, site = trace_site(opts.out, opts.scene, opts.freq, opts.bs, opts.radius,
+                                opts.spacing, opts.max_depth, opts.samples, opts.map_samples,
+                                opts.paths, opts.batch, opts.seed, opts.quiet, command)
+    else:
+        path, site = write_stat(opts.out, command, radius=opts.radius, spacing=opts.spacing,
+                                frequency=opts.freq, paths=opts.paths, seed=opts.seed)
+    print(f"wrote {path}: {sites.describe(site)}; {site.meta['wall_s']} s")
+    return 0
+
+
+def predict(opts):
+    predictor = BeamPredictor(opts.model, opts.bits)
+    site = sites.load_site(resolve(opts.dataset))
+    sc = probe_system.site_channels(site, predictor.system)
+    held_out = held_out_users(predictor.sidecar, site, sc)
+    rng = np.random.default_rng(opts.seed)
+    users = np.sort(rng.choice(held_out, size=min(opts.users, len(held_out)), replace=False))
+    if opts.flowgraph:
+        tb = prediction(opts.dataset, users, opts.model, opts.bits, opts.top_k, seed=opts.seed)
+        tb.start()
+        try:
+            outcomes = []
+            for _ in users:
+                user, result = tb.predict_next(opts.timeout)
+                if result[proto.FAILED]:
+                    raise RuntimeError(f"prediction failed: {result[proto.REASON]}")
+                outcomes.append((user, result[proto.BEAM_ID], result[proto.MEASUREMENTS]))
+        finally:
+            tb.stop()
+            tb.wait()
+    else:
+        test = sc.subset(users)
+        chosen, _, measurements = probe_system.algorithm1(
+            test, predictor.probe_weights, predictor.scores, opts.top_k, rng, opts.bits)
+        outcomes = [(u, int(c), measurements) for u, c in zip(users, chosen)]
+    print(" user  chosen  best  loss dB  measurements")
+    losses = []
+    for user, chosen, measurements in outcomes:
+        best = int(sc.best[user])
+        loss = float(probe_system.snr_loss_db(sc.subset([user]), np.array([chosen]))[0])
+        losses.append(loss)
+        if not opts.quiet:
+            print(f"{user:5d}  {chosen:6d}  {best:4d}  {loss:7.2f}  {measurements:12d}")
+    losses = np.array(losses)
+    print(f"{len(losses)} held-out users: best beam chosen {100 * np.mean(losses == 0):.1f} %, "
+          f"SNR loss mean {losses.mean():.2f} dB, p90 {np.percentile(losses, 90):.2f} dB")
+    if opts.json:
+        write_json_atomic(opts.json, {"users": [int(u) for u, _, _ in outcomes],
+                                      "chosen": [int(c) for _, c, _ in outcomes],
+                                      "snr_loss_db": losses.tolist()})
     return 0

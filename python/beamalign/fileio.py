@@ -5,6 +5,7 @@ A crash or kill during a write leaves either the old file or the new one, never 
 half-written file: the data goes to a temporary file in the same directory, is
 flushed to disk, and then renamed over the target.
 """
+import hashlib
 import json
 import os
 import tempfile
@@ -50,6 +51,31 @@ def write_json_atomic(path, document):
         if os.path.exists(tmp_name):
             os.unlink(tmp_name)
         raise
+
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_file_atomic(path, write):
+    """Calls write(temporary path), then publishes it as path; returns its sha256."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        sha = sha256_of(tmp)
+        publish_atomic(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return sha
 
 
 def _plain_numbers(value, depth):

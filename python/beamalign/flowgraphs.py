@@ -8,14 +8,17 @@ from . import codebooks
 from . import protocol as proto
 from .beamalign_python import rsrp_meter, sim_array_source, srs_cfr
 from .blocks.beam_aligner import beam_aligner
+from .blocks.beam_predictor import beam_predictor
 from .blocks.chanest import chanest_estimator, pc_hbf_source
 from .blocks.codebook_sweeper import codebook_sweeper
+from .blocks.dataset_channel_source import dataset_channel_source
 from .blocks.doa_estimator import doa_estimator
 from .blocks.message_link import message_link
 from .blocks.message_recorder import message_recorder
 from .blocks.messages import dict_to_pmt
 from .blocks.srs_source import sim_srs_source
 from .pilots import zadoff_chu
+from .predict.probe_system import flowgraph_levels
 
 
 class rsrp_sweep(gr.top_block):
@@ -167,3 +170,45 @@ class direction_finding(gr.top_block):
         self.run()
         self.recorder.wait_for(self.estimator.published, 5.0)
         return list(self.recorder.messages)
+
+
+class prediction(gr.top_block):
+    """Closed-loop beam prediction on data-set channels (seed 001 Algorithm 1).
+
+    dataset_channel_source -> `channel` -> sim_array_source (num_h*num_v x 1) ->
+    rsrp_meter (pilot, seed 001's clamped 1 dB RSRPs in dBm) -> beam_predictor ->
+    beam_cmd back to the source; the source's channel_info gives the predictor the
+    true channel (best_beam, snr_loss_db in its result).
+    """
+
+    def __init__(self, dataset="munich-30ghz", users=(), model="", bits=0, top_k=5, dwell=64,
+                 seed=0, verbose=False, dwell_timeout_s=0.5, loss=0.0):
+        gr.top_block.__init__(self, "prediction")
+        self.predictor = beam_predictor(model, bits, top_k, verbose=verbose,
+                                        dwell_timeout_s=dwell_timeout_s)
+        system = self.predictor.predictor.system
+        scale_db, ref_dbm, snr_db = flowgraph_levels(system, dwell)
+        self.channels = dataset_channel_source(dataset, users, system.num_h, system.num_v,
+                                               scale_db=scale_db)
+        pilot = zadoff_chu(dwell)
+        self.source = sim_array_source(system.beams, 1, snr_db, 1, "los", pilot, seed)
+        self.meter = rsrp_meter("pilot", pilot, 0, dwell, ref_dbm, True)
+        self.connect(self.source, self.meter)
+        self.msg_connect(self.channels, proto.CHANNEL, self.source, proto.CHANNEL)
+        if loss > 0:  # the rsrp reports cross a link that loses this share of them
+            self.link = message_link(loss, seed=seed)
+            self.msg_connect(self.meter, proto.RSRP, self.link, "in")
+            self.msg_connect(self.link, "out", self.predictor, proto.RSRP)
+        else:
+            self.msg_connect(self.meter, proto.RSRP, self.predictor, proto.RSRP)
+        self.msg_connect(self.predictor, proto.BEAM_CMD, self.source, proto.BEAM_CMD)
+        self.msg_connect(self.source, proto.CHANNEL_INFO, self.predictor, proto.CHANNEL_INFO)
+
+    def predict_next(self, timeout=60.0):
+        """Plays the next user's channel, predicts, returns (user, result)."""
+        done = self.predictor.completed + self.predictor.failed
+        user = self.channels.next_channel()
+        self.predictor.to_basic_block()._post(pmt.intern(proto.START), pmt.PMT_T)
+        if not self.predictor.wait_results(done + 1, timeout):
+            raise TimeoutError(f"prediction did not finish within {timeout} s")
+        return user, self.predictor.results[-1]

@@ -58,6 +58,12 @@ POWERS = "powers"  # codebook_sweeper: every beam's power
 FAILED = "failed"  # a closed loop that ended without a result: true, with a reason
 REASON = "reason"
 SEQUENCE = "sequence"  # the controller's count of alignments started
+TOP_K = "top_k"  # beam_predictor: the candidate beams re-probed, best predicted first
+SCORES = "scores"  # beam_predictor: the predicted distribution over the codebook
+BEST_BEAM = "best_beam"  # beam_predictor: the codebook's best beam on the true channel
+SNR_LOSS_DB = "snr_loss_db"  # beam_predictor: best beam's gain over the chosen one's, dB
+USER = "user"  # dataset_channel_source: the data set's user index of a channel
+POSITION = "position"  # dataset_channel_source: that user's position (m)
 
 # channel / channel_info fields
 NT = "nt"
@@ -87,4 +93,5 @@ PORTS = (BEAM_CMD, RSRP, RESULT, START, ABORT, CHANNEL, CHANNEL_INFO, DOA, ANGLE
 KEYS = (BEAM, TIME, RX_TIME, TX_TIME, RX_RATE, TX_RATE, FAILED, REASON, SEQUENCE, SIDE, BEAM_ID, WEIGHTS, SAMPLE, U, LAYER, INDEX, TX_BEAM_ID, RX_BEAM_ID, POWER,
         RSRP_DBM, NSAMPLES, OFFSET, COMPLETE, METHOD, U_TX, U_RX, F, W, MEASUREMENTS,
         POWER_DB, PROBES_DBM, POWERS, NT, NR, H, GAINS, ANGLE_DEG, SPECTRUM, GRID_DEG, PATHS,
-        NMSE_DB, PILOT, CPU_S, U_H, U_V, GAIN, TX_PHASE, TX_POSITION, RX_PHASE, RX_POSITION)
+        NMSE_DB, PILOT, CPU_S, U_H, U_V, GAIN, TX_PHASE, TX_POSITION, RX_PHASE, RX_POSITION,
+        TOP_K, SCORES, BEST_BEAM, SNR_LOSS_DB, USER, POSITION)

@@ -42,6 +42,9 @@ SHIPPED = {
                             "4-antenna SRS receiver, the simulated phase-error profile 1000"),
     "mod-dnn": ShippedModel("mod_dnn.ModDnn", "mod_dnn.safetensors",
                             "4-antenna SRS receiver, the simulated phase-error profile 1000"),
+    "probe-predictor": ShippedModel(
+        "probe_predictor.ProbePredictor", "probe_predictor.safetensors",
+        "16 x 8 UPA at 30 GHz, 8 beam-domain probes, the munich-30ghz data set's sector"),
 }
 
 

@@ -6,43 +6,23 @@ on and with which command, and the sha256 of the weight file. Loading checks all
 and names what does not match; a model file is never unpickled.
 """
 import datetime
-import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ..fileio import FileFormatError, publish_atomic, read_json, write_json_atomic
+from ..fileio import FileFormatError, read_json, sha256_of, write_file_atomic, write_json_atomic
 
 MODEL_SCHEMA_VERSION = 1
 SIDECAR_KIND = "beamalign.model"
 
 
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def save_model(path, tensors, architecture, training):
     """Writes path (.safetensors) and its sidecar (.json) atomically."""
     path = Path(path).with_suffix(".safetensors")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp)
-        sha = _sha256(tmp)
-        publish_atomic(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    sha = write_file_atomic(path, lambda tmp: save_file(
+        {k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp))
     write_json_atomic(path.with_suffix(".json"), {
         "kind": SIDECAR_KIND, "schema_version": MODEL_SCHEMA_VERSION,
         "architecture": architecture, "training": training, "sha256": sha,
@@ -118,7 +98,7 @@ def load_model(path, architecture_name):
                               f"{name!r}, expected {architecture_name!r}")
     if not path.exists():
         raise FileFormatError(f"{path}: weight file missing (named by its sidecar)")
-    if _sha256(path) != sidecar.get("sha256"):
+    if sha256_of(path) != sidecar.get("sha256"):
         raise FileFormatError(f"{path}: sha256 does not match field 'sha256' of its sidecar "
                               "(corrupt or replaced weights)")
     try:

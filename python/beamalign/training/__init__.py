@@ -41,6 +41,11 @@ TRAINERS = {
     "mod-dnn": Trainer("mod_dnn", {"steps": "steps", "batch": "batch",
                                        "ae_samples": "ae_samples"}, lambda nt, nr: "mod-dnn",
                        "MoD-DNN (seed 003)"),
+    "probe-predictor": Trainer("probe_predictor", {
+        "epochs": "epochs", "batch": "batch", "dataset": "dataset", "probes": "parameterisation",
+        "num_probes": "probes", "noise_bits": "noise_bits", "noise_width": "noise_width",
+        "split": "split"}, lambda nt, nr: "probe-predictor",
+        "learned probe beams + beam predictor (seed 001) on a site data set"),
 }
 
 

@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Parsers of the site-specific commands (`dataset`, `predict`) and their options of
+`train` and `bench`; cli.py builds the rest."""
+from . import commands
+from .arguments import COUNT, NONNEG, POSITIVE, REAL, number, output
+from .models.probe_predictor import PARAMETERISATIONS
+from .predict.raytrace import SCENES
+
+SPLITS = ("random", "block")
+
+
+def add_commands(sub, command):
+    dataset = command(sub, "dataset", commands.dataset,
+                      "make a site data set: ray-traced (Sionna RT) or statistical")
+    dataset.add_argument("source", choices=("rt", "stat"))
+    dataset.add_argument("--out", type=output, required=True, help="the .npz to write "
+                         "(its .json sidecar beside it)")
+    dataset.add_argument("--scene", choices=SCENES, default="munich", help="rt: the scene")
+    dataset.add_argument("--freq", type=number(float, 1e8, 3e11), default=30e9,
+                         help="carrier frequency, Hz")
+    dataset.add_argument("--radius", type=number(float, 1.0, 5000.0), default=300.0,
+                         help="users within this many metres of the BS")
+    dataset.add_argument("--spacing", type=number(float, 0.1, 1000.0), default=1.5,
+                         help="user grid spacing, metres")
+    dataset.add_argument("--bs", type=REAL, nargs=3, metavar=("X", "Y", "Z"),
+                         help="rt: BS position (default: the scene's own)")
+    dataset.add_argument("--paths", type=number(int, 1, 64), default=8,
+                         help="strongest paths kept per user")
+    dataset.add_argument("--max-depth", type=number(int, 0, 10), default=3, help="rt")
+    dataset.add_argument("--samples", type=number(int, 1000, 10**9), default=100_000,
+                         help="rt: rays per source for the paths")
+    dataset.add_argument("--map-samples", type=number(int, 1000, 10**10), default=10**7,
+                         help="rt: rays for the coverage map that picks the users")
+    dataset.add_argument("--batch", type=number(int, 1, 100_000), default=512,
+                         help="rt: receivers per trace (each saved as it finishes)")
+
+    predict = command(sub, "predict", commands.predict,
+                      "beam prediction on held-out users: chosen beam vs best beam")
+    predict.add_argument("--model", default="probe-predictor",
+                         help="'probe-predictor' (shipped) or a weight file")
+    predict.add_argument("--dataset", default="munich-30ghz",
+                         help="a shipped data set's name or a .npz file")
+    predict.add_argument("--users", type=number(int, 1, 1_000_000), default=10,
+                         help="held-out users to run")
+    predict.add_argument("--split", choices=SPLITS, default="block")
+    predict.add_argument("--top-k", type=number(int, 1, 4096), default=5,
+                         help="candidates re-probed (Algorithm 1)")
+    predict.add_argument("--bits", type=number(int, 0, 16), default=0,
+                         help="phase-shifter bits (0: unquantised)")
+    predict.add_argument("--flowgraph", action="store_true",
+                         help="run the beam_predictor block against the simulated array")
+    predict.add_argument("--timeout", type=POSITIVE, default=60.0,
+                         help="seconds per user (--flowgraph)")
+
+
+def add_train_options(train):
+    train.add_argument("--dataset", help="probe-predictor: site data set (munich-30ghz)")
+    train.add_argument("--probes", choices=PARAMETERISATIONS,
+                       help="probe-predictor: probe parameterisation (uv)")
+    train.add_argument("--num-probes", type=number(int, 1, 1024),
+                       help="probe-predictor: probe beams L (8)")
+    train.add_argument("--noise-bits", type=NONNEG,
+                       help="probe-predictor: phase-noise training for B bits (0: off)")
+    train.add_argument("--noise-width", type=number(float, 0.0, 16.0),
+                       help="probe-predictor: noise width in quantisation steps (1.0)")
+    train.add_argument("--split", choices=SPLITS, help="probe-predictor: held-out users (block)")
+
+
+def add_bench_options(run):
+    run.add_argument("--dataset", help="predict-*: site data set (default munich-30ghz)")
+    run.add_argument("--epochs", type=COUNT, help="predict-*: training epochs (200)")
+    run.add_argument("--seeds", type=number(int, 1, 100), help="predict-*: training seeds (3)")
