@@ -241,7 +241,22 @@ def fuzz_dataset_source(port, rng, count):
     return source.malformed_messages(), source.bad_input.internal, answered and users == {7, 8}
 
 
-FUZZERS = {"beam_predictor": fuzz_predictor, "dataset_channel_source": fuzz_dataset_source,
+def fuzz_result_display(port, rng, count):
+    tb = gr.top_block()
+    display = beamalign.result_display("scores", 16, 100.0)
+    tb.connect(display, blocks.null_sink(gr.sizeof_float * 16))
+    good = {"method": "probe-predictor", "scores": np.full(16, 0.5, np.float32)}
+    tb.start()
+    for _ in range(count):
+        post(display, port, malformed(rng, good))
+    post(display, port, dict_to_pmt(dict(good, scores=np.arange(16, dtype=np.float32))))
+    answered = wait(lambda: np.array_equal(display._shown, np.arange(16)))
+    tb.stop()
+    tb.wait()
+    return display.malformed_messages(), display.bad_input.internal, answered
+
+
+FUZZERS = {"beam_predictor": fuzz_predictor, "result_display": fuzz_result_display, "dataset_channel_source": fuzz_dataset_source,
            "sim_array_source": fuzz_array_source, "beam_combiner": fuzz_combiner,
            "beam_aligner": fuzz_aligner, "codebook_sweeper": fuzz_sweeper,
            "beam_display": fuzz_display, "message_link": fuzz_forwarders}

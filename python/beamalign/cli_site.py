@@ -3,7 +3,7 @@
 `train` and `bench`; cli.py builds the rest."""
 from . import commands
 from .arguments import COUNT, NONNEG, POSITIVE, REAL, number, output
-from .models.probe_predictor import PARAMETERISATIONS
+from .models.choices import FUSION_METHODS, PROBE_PARAMETERISATIONS
 from .predict.raytrace import SCENES
 
 SPLITS = ("random", "block")
@@ -24,6 +24,9 @@ def add_commands(sub, command):
                          help="user grid spacing, metres")
     dataset.add_argument("--bs", type=REAL, nargs=3, metavar=("X", "Y", "Z"),
                          help="rt: BS position (default: the scene's own)")
+    dataset.add_argument("--bs-height", type=number(float, 1.0, 500.0),
+                         help="rt: a mast this high at the outdoor point nearest the scene's "
+                              "origin (instead of --bs)")
     dataset.add_argument("--paths", type=number(int, 1, 64), default=8,
                          help="strongest paths kept per user")
     dataset.add_argument("--max-depth", type=number(int, 0, 10), default=3, help="rt")
@@ -37,7 +40,7 @@ def add_commands(sub, command):
     predict = command(sub, "predict", commands.predict,
                       "beam prediction on held-out users: chosen beam vs best beam")
     predict.add_argument("--model", default="probe-predictor",
-                         help="'probe-predictor' (shipped) or a weight file")
+                         help="'probe-predictor' or 'fusion' (shipped), or a weight file")
     predict.add_argument("--dataset", default="munich-30ghz",
                          help="a shipped data set's name or a .npz file")
     predict.add_argument("--users", type=number(int, 1, 1_000_000), default=10,
@@ -47,6 +50,8 @@ def add_commands(sub, command):
                          help="candidates re-probed (Algorithm 1)")
     predict.add_argument("--bits", type=number(int, 0, 16), default=0,
                          help="phase-shifter bits (0: unquantised)")
+    predict.add_argument("--snr-db", type=number(float, -50.0, 100.0), default=20.0,
+                         help="fusion: probe SNR (eqs. 14-15)")
     predict.add_argument("--flowgraph", action="store_true",
                          help="run the beam_predictor block against the simulated array")
     predict.add_argument("--timeout", type=POSITIVE, default=60.0,
@@ -55,7 +60,7 @@ def add_commands(sub, command):
 
 def add_train_options(train):
     train.add_argument("--dataset", help="probe-predictor: site data set (munich-30ghz)")
-    train.add_argument("--probes", choices=PARAMETERISATIONS,
+    train.add_argument("--probes", choices=PROBE_PARAMETERISATIONS,
                        help="probe-predictor: probe parameterisation (uv)")
     train.add_argument("--num-probes", type=number(int, 1, 1024),
                        help="probe-predictor: probe beams L (8)")
@@ -63,10 +68,24 @@ def add_train_options(train):
                        help="probe-predictor: phase-noise training for B bits (0: off)")
     train.add_argument("--noise-width", type=number(float, 0.0, 16.0),
                        help="probe-predictor: noise width in quantisation steps (1.0)")
-    train.add_argument("--split", choices=SPLITS, help="probe-predictor: held-out users (block)")
+    train.add_argument("--split", choices=SPLITS, help="probe-predictor (block), "
+                       "fusion-predictor (random): held-out users")
+    train.add_argument("--method", choices=FUSION_METHODS,
+                       help="fusion-predictor: the network (fusion)")
+    train.add_argument("--beams", type=int, choices=(64, 256),
+                       help="fusion-predictor: fine codebook (256)")
+    train.add_argument("--snr-db", type=number(float, -50.0, 100.0),
+                       help="fusion-predictor: training SNR (20)")
 
 
 def add_bench_options(run):
     run.add_argument("--dataset", help="predict-*: site data set (default munich-30ghz)")
     run.add_argument("--epochs", type=COUNT, help="predict-*: training epochs (200)")
     run.add_argument("--seeds", type=number(int, 1, 100), help="predict-*: training seeds (3)")
+    run.add_argument("--split", choices=SPLITS, help="predict-sites: one split (default both)")
+    run.add_argument("--beams", type=int, choices=(64, 256),
+                     help="predict-sites: one codebook (default both)")
+    run.add_argument("--snr-db", type=number(float, -50.0, 100.0),
+                     help="predict-sites: one SNR (default 0 and 20 dB)")
+    run.add_argument("--methods", help="predict-sites: comma-separated networks "
+                     f"(default {','.join(FUSION_METHODS[:1] + FUSION_METHODS[2:])})")

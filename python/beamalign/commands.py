@@ -31,9 +31,9 @@ from .hw.chamber import (
 )
 from .hw.link import bs_node, ue_node
 from .plotting import save, subplots
-from .predict import probe_system, sites
+from .predict import probe_system, sector_system, sites
 from .predict.datasets import resolve
-from .predict.predictor import BeamPredictor, held_out_users
+from .predict.predictor import FusionBeamPredictor, held_out_users, load_predictor
 from .predict.raytrace import trace_site, write_stat
 
 
@@ -124,7 +124,7 @@ def train(opts):
                                  **{key: getattr(opts, key) for key in
                                     ("epochs", "steps", "batch", "ae_samples", "nt", "nr",
                                      "dataset", "probes", "num_probes", "noise_bits",
-                                     "noise_width", "split")})
+                                     "noise_width", "split", "method", "beams", "snr_db")})
     print(f"wrote {path} and {path.with_suffix('.json')}")
     return 0
 
@@ -285,7 +285,8 @@ def doa(opts):
 
 BENCH_OPTIONS = ("trials", "seed", "samples", "dwells", "repeats", "model", "method", "grouping",
                  "turbo_trials", "nt", "nr", "paths", "profile", "nx", "nz", "m",
-                 "array_seed", "calibration", "dataset", "epochs", "seeds")
+                 "array_seed", "calibration", "dataset", "epochs", "seeds", "split", "beams",
+                 "snr_db", "methods")
 
 
 def run_bench(opts):
@@ -348,7 +349,8 @@ def dataset(opts):
     if opts.source == "rt":
         path, site = trace_site(opts.out, opts.scene, opts.freq, opts.bs, opts.radius,
                                 opts.spacing, opts.max_depth, opts.samples, opts.map_samples,
-                                opts.paths, opts.batch, opts.seed, opts.quiet, command)
+                                opts.paths, opts.batch, opts.seed, opts.quiet, command,
+                                opts.bs_height)
     else:
         path, site = write_stat(opts.out, command, radius=opts.radius, spacing=opts.spacing,
                                 frequency=opts.freq, paths=opts.paths, seed=opts.seed)
@@ -357,7 +359,9 @@ def dataset(opts):
 
 
 def predict(opts):
-    predictor = BeamPredictor(opts.model, opts.bits)
+    predictor = load_predictor(opts.model, opts.bits)
+    if isinstance(predictor, FusionBeamPredictor):
+        return _predict_fusion(opts, predictor)
     site = sites.load_site(resolve(opts.dataset))
     sc = probe_system.site_channels(site, predictor.system)
     held_out = held_out_users(predictor.sidecar, site, sc)
@@ -396,4 +400,35 @@ def predict(opts):
         write_json_atomic(opts.json, {"users": [int(u) for u, _, _ in outcomes],
                                       "chosen": [int(c) for _, c, _ in outcomes],
                                       "snr_loss_db": losses.tolist()})
+    return 0
+
+
+def _predict_fusion(opts, predictor):
+    """Seed 002's predictor on held-out users: top-1 beam from 16 probe RSRPs, and the
+    position estimate beside the true one."""
+    name = "munich-3p5ghz" if opts.dataset == "munich-30ghz" else opts.dataset
+    site = sites.load_site(resolve(name))
+    data = sector_system.sector_data(site, predictor.system, name)
+    recorded = predictor.sidecar.get("training", {})
+    held = np.arange(len(data))
+    if any(d.get("sha256") == site.meta.get("sha256") for d in recorded.get("datasets", [])):
+        _, held = sites.splits(site.subset(data.users), recorded.get("split", "random"), seed=0)
+    rng = np.random.default_rng(opts.seed)
+    test = data.subset(np.sort(rng.choice(held, size=min(opts.users, len(held)),
+                                          replace=False)))
+    rsrp = 10 * np.log10(sector_system.noisy_probe_rsrp(test, opts.snr_db, rng))
+    scores = predictor.scores(rsrp, test.sector)
+    chosen = np.argmax(scores, axis=1)
+    beams = predictor.beams
+    best, loss = test.best(beams), sector_system.loss_db(test, beams, chosen)
+    error = np.linalg.norm(predictor.last_position - test.position, axis=1)
+    if not opts.quiet:
+        print(" user sector  chosen  best  loss dB   position (m)      estimate (m)")
+        for i in range(len(test)):
+            print(f"{test.users[i]:5d} {test.sector[i]:6d}  {chosen[i]:6d}  {best[i]:4d}  "
+                  f"{loss[i]:7.2f}   ({test.position[i, 0]:6.1f}, {test.position[i, 1]:6.1f})"
+                  f"  ({predictor.last_position[i, 0]:6.1f}, {predictor.last_position[i, 1]:6.1f})")
+    print(f"{len(test)} held-out users of {name} at {opts.snr_db:g} dB, 16 -> {beams}: best "
+          f"beam chosen {100 * np.mean(chosen == best):.1f} %, SNR loss mean {loss.mean():.2f} "
+          f"dB; position error median {np.median(error):.1f} m")
     return 0

@@ -182,17 +182,25 @@ class prediction(gr.top_block):
     """
 
     def __init__(self, dataset="munich-30ghz", users=(), model="", bits=0, top_k=5, dwell=64,
-                 seed=0, verbose=False, dwell_timeout_s=0.5, loss=0.0):
+                 seed=0, verbose=False, dwell_timeout_s=0.5, loss=0.0, sector=-1, snr_db=20.0):
         gr.top_block.__init__(self, "prediction")
         self.predictor = beam_predictor(model, bits, top_k, verbose=verbose,
-                                        dwell_timeout_s=dwell_timeout_s)
-        system = self.predictor.predictor.system
-        scale_db, ref_dbm, snr_db = flowgraph_levels(system, dwell)
-        self.channels = dataset_channel_source(dataset, users, system.num_h, system.num_v,
-                                               scale_db=scale_db)
+                                        dwell_timeout_s=dwell_timeout_s, sector=max(sector, 0))
+        if sector >= 0:
+            # Seed 002: unit-norm channels, eq. 15's noise at snr_db on the 64 elements.
+            elements = self.predictor.codebook.shape[1]
+            ref_dbm = 0.0
+            source_snr_db = snr_db + 10 * np.log10(elements / dwell)
+            self.channels = dataset_channel_source(dataset, users, sector=sector)
+        else:
+            system = self.predictor.predictor.system
+            scale_db, ref_dbm, source_snr_db = flowgraph_levels(system, dwell)
+            elements = system.beams
+            self.channels = dataset_channel_source(dataset, users, system.num_h, system.num_v,
+                                                   scale_db=scale_db)
         pilot = zadoff_chu(dwell)
-        self.source = sim_array_source(system.beams, 1, snr_db, 1, "los", pilot, seed)
-        self.meter = rsrp_meter("pilot", pilot, 0, dwell, ref_dbm, True)
+        self.source = sim_array_source(elements, 1, source_snr_db, 1, "los", pilot, seed)
+        self.meter = rsrp_meter("pilot", pilot, 0, dwell, ref_dbm, sector < 0)
         self.connect(self.source, self.meter)
         self.msg_connect(self.channels, proto.CHANNEL, self.source, proto.CHANNEL)
         if loss > 0:  # the rsrp reports cross a link that loses this share of them

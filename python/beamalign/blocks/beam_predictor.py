@@ -12,7 +12,7 @@ import pmt
 from gnuradio import gr
 
 from .. import protocol as proto
-from ..predict.predictor import BeamPredictor
+from ..predict.predictor import load_predictor
 from .messages import beam_cmd, dict_to_pmt
 from .validate import (
     BadInput,
@@ -42,20 +42,27 @@ class beam_predictor(gr.basic_block):
     and `snr_loss_db`. Malformed messages on any port are counted, logged once per
     kind and dropped.
 
+    With seed 002's fusion predictor (model "fusion" or its weight file) the probes are
+    the 16 beams of the sector's 4 x 4 codebook, the candidates come from its 8 x 8 or
+    16 x 16 codebook, and the result also carries `position`, the user's estimated
+    position (m from the BS).
+
     Args:
-        model: weight file ("" for the shipped probe predictor)
+        model: weight file ("" for the shipped probe predictor, "fusion" for the shipped
+            fusion predictor)
         bits: phase-shifter bits the probes and beams are quantised to (0: none)
         top_k: candidates re-probed
         autostart: predict once when the flowgraph starts
         verbose: log each result
         dwell_timeout_s, max_reprobes: as beam_aligner's
+        sector: the BS sector this panel serves (fusion predictor: its head)
     """
 
     def __init__(self, model="", bits=0, top_k=5, autostart=False, verbose=True,
-                 dwell_timeout_s=0.5, max_reprobes=3):
+                 dwell_timeout_s=0.5, max_reprobes=3, sector=0):
         gr.basic_block.__init__(self, name="beam_predictor", in_sig=None, out_sig=None)
         # The model loads here, so a bad file fails at construction.
-        self.predictor = BeamPredictor(model or "probe-predictor", bits)
+        self.predictor = load_predictor(model or "probe-predictor", bits, sector)
         self.codebook = self.predictor.beam_weights
         if not 1 <= int(top_k) <= self.predictor.beams:
             raise ValueError(f"top_k must be in [1, {self.predictor.beams}], got {top_k}")
@@ -115,7 +122,7 @@ class beam_predictor(gr.basic_block):
     @guarded
     def _handle_channel_info(self, msg):
         fields = fields_of(msg, "channel_info")
-        h = vector(fields, proto.H, "channel_info", length=self.predictor.beams,
+        h = vector(fields, proto.H, "channel_info", length=self.codebook.shape[1],
                    complex_values=True)
         with self._lock:
             self._channel = np.conj(h)  # the source's row of H is h^H
@@ -196,6 +203,9 @@ class beam_predictor(gr.basic_block):
                   proto.POWERS: np.array(self._powers, np.float32),
                   proto.MEASUREMENTS: len(self._plan), proto.SCORES: self._scores,
                   proto.SEQUENCE: self.completed + self.failed + 1}
+        position = getattr(self.predictor, "last_position", None)
+        if position is not None:
+            result[proto.POSITION] = np.asarray(position, np.float32).ravel()
         if self._channel is not None:
             gains = np.abs(self.predictor.codebook.conj() @ self._channel) ** 2
             result[proto.BEST_BEAM] = int(np.argmax(gains))

@@ -7,7 +7,7 @@ import pmt
 from gnuradio import gr
 
 from .. import protocol as proto
-from ..predict import probe_system, sites
+from ..predict import probe_system, sector_system, sites
 from ..predict.datasets import resolve
 from .messages import dict_to_pmt
 from .validate import BadInput, guarded
@@ -24,16 +24,24 @@ class dataset_channel_source(gr.basic_block):
     (`probe_system.flowgraph_levels` gives the three numbers). The message also carries
     the user's index and position. Users are taken in order of `users` (empty: every
     in-sector user), wrapping around.
+
+    With sector 0, 1 or 2 the users are those of that sector of seed 002's three-sector
+    BS (8 x 8 panels, 20 deg downtilt; num_h, num_v, azimuth_deg and downtilt_deg are
+    then the scenario's), each channel at the carrier normalised to ||h|| = 1 before
+    the scaling, as seed 002 normalises its CSI.
     """
 
     def __init__(self, dataset="munich-30ghz", users=(), num_h=16, num_v=8, azimuth_deg=None,
-                 downtilt_deg=10.0, scale_db=41.0, autostart=False):
+                 downtilt_deg=10.0, scale_db=41.0, autostart=False, sector=-1):
         gr.basic_block.__init__(self, name="dataset_channel_source", in_sig=None, out_sig=None)
         site = sites.load_site(resolve(dataset))
-        system = probe_system.System(int(num_h), int(num_v),
-                                     None if azimuth_deg is None or azimuth_deg < -360
-                                     else float(azimuth_deg), float(downtilt_deg))
-        self.channels = probe_system.site_channels(site, system)
+        if int(sector) >= 0:
+            self.channels = sector_system.sector_channels(site, int(sector))
+        else:
+            system = probe_system.System(int(num_h), int(num_v),
+                                         None if azimuth_deg is None or azimuth_deg < -360
+                                         else float(azimuth_deg), float(downtilt_deg))
+            self.channels = probe_system.site_channels(site, system)
         chosen = np.asarray(users, dtype=np.int64).ravel()
         if chosen.size and (chosen.min() < 0 or chosen.max() >= len(self.channels)):
             raise ValueError(f"users must index the {len(self.channels)} in-sector users")

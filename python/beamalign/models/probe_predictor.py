@@ -21,10 +21,11 @@ import torch
 from torch import nn
 
 from ..fileio import FileFormatError
+from .choices import PROBE_PARAMETERISATIONS
 from .store import load_network
 
 ARCHITECTURE = "probe-predictor"
-PARAMETERISATIONS = ("uv", "angle", "cm", "uniform")
+PARAMETERISATIONS = PROBE_PARAMETERISATIONS
 RSRP_FLOOR_DBM, RSRP_CEILING_DBM = -140.0, -40.0
 
 

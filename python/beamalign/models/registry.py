@@ -45,6 +45,9 @@ SHIPPED = {
     "probe-predictor": ShippedModel(
         "probe_predictor.ProbePredictor", "probe_predictor.safetensors",
         "16 x 8 UPA at 30 GHz, 8 beam-domain probes, the munich-30ghz data set's sector"),
+    "fusion-predictor": ShippedModel(
+        "fusion_predictor.FusionPredictor", "fusion_predictor.safetensors",
+        "seed 002's three 8 x 8 sectors at 3.5 GHz, 16 -> 256 beams at 20 dB, munich-3p5ghz"),
 }
 
 

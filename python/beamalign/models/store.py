@@ -13,9 +13,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ..fileio import FileFormatError, read_json, sha256_of, write_file_atomic, write_json_atomic
-
-MODEL_SCHEMA_VERSION = 1
-SIDECAR_KIND = "beamalign.model"
+from .choices import MODEL_SCHEMA_VERSION, SIDECAR_KIND
 
 
 def save_model(path, tensors, architecture, training):

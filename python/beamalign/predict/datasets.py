@@ -8,6 +8,10 @@ SHIPPED = {
     "munich-30ghz": ("munich_30ghz.npz",
                      "beamalign dataset rt --scene munich --freq 30e9 --radius 300 "
                      "--spacing 1.5 --out munich_30ghz.npz"),
+    **{f"{scene}-3p5ghz": (f"{scene}_3p5ghz.npz",
+                           f"beamalign dataset rt --scene {scene} --freq 3.5e9 --bs-height 20 "
+                           f"--radius 200 --spacing 4 --out {scene}_3p5ghz.npz")
+       for scene in ("munich", "etoile", "florence", "san_francisco")},
 }
 
 

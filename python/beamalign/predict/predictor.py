@@ -9,10 +9,21 @@ from pathlib import Path
 import numpy as np
 
 from ..codebooks import quantize_phase
+from ..fileio import read_json
 from ..models import registry
-from . import probe_system, sites
+from ..models.choices import MODEL_SCHEMA_VERSION, SIDECAR_KIND
+from . import probe_system, sector_system, sites
 
 RSRP_STEP_DB = 1.0  # seed 001 Sec. II-B: 1 dB RSRPs at inference
+
+
+def _check_rsrp(rsrp, probes):
+    """ValueError unless rsrp is (B, probes) and finite."""
+    if rsrp.ndim != 2 or rsrp.shape[1] != probes:
+        raise ValueError(f"expected {probes} probe RSRPs per prediction, got shape "
+                         f"{rsrp.shape}")
+    if not np.all(np.isfinite(rsrp)):
+        raise ValueError("probe RSRPs hold NaN or Inf")
 
 
 class BeamPredictor:
@@ -56,11 +67,7 @@ class BeamPredictor:
         rsrp = np.asarray(rsrp_dbm, dtype=np.float64)
         if rsrp.ndim == 1:
             return self.scores(rsrp[None])[0]
-        if rsrp.ndim != 2 or rsrp.shape[1] != self.probes:
-            raise ValueError(f"expected {self.probes} probe RSRPs per prediction, got shape "
-                             f"{rsrp.shape}")
-        if not np.all(np.isfinite(rsrp)):
-            raise ValueError("probe RSRPs hold NaN or Inf")
+        _check_rsrp(rsrp, self.probes)
         rsrp = probe_system.rsrp_map(10 ** (rsrp / 10), RSRP_STEP_DB)
         return self.net.softmax_scores(rsrp)
 
@@ -80,3 +87,73 @@ def held_out_users(sidecar, site, sc):
     _, test = sites.splits(site.subset(sc.users), recorded.get("split", "block"),
                            seed=recorded.get("split_seed", 0))
     return test
+
+
+class FusionBeamPredictor:
+    """Seed 002's predictor (or a baseline) for one sector's panel, with the interface of
+    BeamPredictor: the 16 probes of the 4 x 4 codebook, scores over the fine codebook
+    (64 or 256 beams) from their RSRPs, and the estimated position (m from the BS)."""
+
+    def __init__(self, model="fusion", sector=0, bits=0):
+        path = None if model in ("", "fusion") else Path(model)
+        self.net = registry.load("fusion-predictor", path)
+        self.sidecar = self.net.sidecar
+        if not 0 <= int(sector) < len(sector_system.SECTORS):
+            raise ValueError(f"sector must be 0, 1 or 2, got {sector}")
+        self.sector, self.bits = int(sector), int(bits)
+        system = sector_system.SectorSystem()
+        self.system = system
+        grid = sector_system.FINE_GRIDS.get(self.net.beams)
+        if grid is None:
+            raise ValueError(f"the model predicts over {self.net.beams} beams; seed 002's "
+                             f"codebooks have {sorted(sector_system.FINE_GRIDS)}")
+        self.codebook = sector_system.codebook(*grid).astype(np.complex64)
+        self.beam_weights = quantize_phase(self.codebook, self.bits).astype(np.complex64)
+        self.probe_weights = quantize_phase(sector_system.codebook(*sector_system.PROBE_GRID),
+                                            self.bits).astype(np.complex64)
+        self.position_scale = float(self.sidecar.get("training", {}).get("position_scale_m",
+                                                                          200.0))
+        self.last_position = None
+
+    @property
+    def probes(self):
+        return len(self.probe_weights)
+
+    @property
+    def beams(self):
+        return len(self.codebook)
+
+    def check_array(self, elements):
+        if elements != self.codebook.shape[1]:
+            raise ValueError(f"the model is for an 8 x 8 UPA per sector ({self.codebook.shape[1]} "
+                             f"elements); this array has {elements}")
+
+    def scores(self, rsrp_dbm, sector=None):
+        """Scores (B, beams) of probe RSRPs (B, 16) in dBm (any common reference: the
+        network reads them relative to their maximum); sets last_position (B, 2) m."""
+        rsrp = np.asarray(rsrp_dbm, dtype=np.float64)
+        if rsrp.ndim == 1:
+            return self.scores(rsrp[None], sector)[0]
+        _check_rsrp(rsrp, self.probes)
+        sectors = np.full(len(rsrp), self.sector if sector is None else sector)
+        if np.any((sectors < 0) | (sectors >= len(sector_system.SECTORS))):
+            raise ValueError(f"sector indices must be 0, 1 or 2, got {np.unique(sectors)}")
+        linear = 10 ** ((rsrp - rsrp.max(axis=1, keepdims=True)) / 10)
+        scores, position = self.net.predict(linear.astype(np.float32), sectors)
+        self.last_position = None if position is None else position * self.position_scale
+        return scores
+
+    top_k = BeamPredictor.top_k
+
+
+def load_predictor(model, bits=0, sector=0):
+    """BeamPredictor or FusionBeamPredictor, by the name or by the file's sidecar."""
+    if model in ("", "probe-predictor"):
+        return BeamPredictor(model, bits)
+    if model == "fusion":
+        return FusionBeamPredictor(model, sector, bits)
+    name = read_json(Path(model).with_suffix(".json"), SIDECAR_KIND,
+                     MODEL_SCHEMA_VERSION).get("architecture", {}).get("name")
+    if name == "fusion-predictor":
+        return FusionBeamPredictor(model, sector, bits)
+    return BeamPredictor(model, bits)

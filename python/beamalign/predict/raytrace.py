@@ -71,9 +71,76 @@ def load_scene(name, frequency, bs_position):
     return scene
 
 
-def user_grid(scene, bs_position, radius, spacing, samples, max_depth, seed):
-    """Outdoor grid points within radius of the BS that the radio map says are covered."""
+def _outdoor(scene, x, y):
+    """True where no roof is above (x, y) at user height."""
     rt, mi = sionna_rt()
+    zeros = np.zeros_like(x, dtype=np.float32)
+    up = mi.Ray3f(mi.Point3f(mi.Float(x.astype(np.float32)), mi.Float(y.astype(np.float32)),
+                             mi.Float(zeros + USER_HEIGHT)),
+                  mi.Vector3f(mi.Float(zeros), mi.Float(zeros), mi.Float(zeros + 1)))
+    return ~np.array(scene.mi_scene.ray_test(up), dtype=bool)
+
+
+TERRAIN = "Terrain"  # a scene with this object has hills: heights follow the ground
+
+
+def _terrain_height(scene, x, y):
+    """Ground height under (x, y), NaN where a building is hit first from the sky."""
+    rt, mi = sionna_rt()
+    top = float(scene.mi_scene.bbox().max.z) + 10.0
+    zeros = np.zeros_like(x, dtype=np.float32)
+    down = mi.Ray3f(mi.Point3f(mi.Float(x.astype(np.float32)), mi.Float(y.astype(np.float32)),
+                               mi.Float(zeros + top)),
+                    mi.Vector3f(mi.Float(zeros), mi.Float(zeros), mi.Float(zeros - 1)))
+    hit = scene.mi_scene.ray_intersect(down)
+    ground = np.array(hit.shape == mi.ShapePtr(scene.objects[TERRAIN].mi_mesh), dtype=bool)
+    return np.where(ground, np.array(hit.p.z, dtype=np.float64), np.nan)
+
+
+def outdoor_mast(scene_name, frequency, height, radius, spacing, search_m=64.0, step_m=16.0,
+                 seed=0):
+    """A BS `height` m above the ground on a mast in the street (seed 002's 20 m BS):
+    of the outdoor points on a step_m grid within search_m of the scene's origin, the
+    one whose radio map covers the most cells within radius."""
+    rt, mi = sionna_rt()
+    offsets = np.arange(-search_m, search_m + step_m / 2, step_m)
+    gx, gy = np.meshgrid(offsets, offsets, indexing="ij")
+    x, y = gx.ravel(), gy.ravel()
+    probe = load_scene(scene_name, frequency, (0.0, 0.0, 500.0))
+    if TERRAIN in probe.objects:
+        # Hills: the outdoor point nearest the origin, the mast on the ground there.
+        fine = np.arange(-search_m, search_m + 1, 2.0)
+        fx, fy = (a.ravel() for a in np.meshgrid(fine, fine, indexing="ij"))
+        ground = _terrain_height(probe, fx, fy)
+        if np.all(np.isnan(ground)):
+            raise ValueError(f"no open ground within {search_m} m of the origin for a mast")
+        best = np.nanargmin(np.where(np.isnan(ground), np.nan, np.hypot(fx, fy)))
+        return float(fx[best]), float(fy[best]), float(ground[best] + height)
+    outdoor = _outdoor(probe, x, y)
+    if not outdoor.any():
+        raise ValueError(f"no outdoor point within {search_m} m of the origin for a mast")
+    best, best_count = None, -1
+    for px, py in zip(x[outdoor], y[outdoor]):
+        scene = load_scene(scene_name, frequency, (float(px), float(py), float(height)))
+        count = len(user_grid(scene, (px, py, height), radius, 2 * spacing, 10**6, 3, seed))
+        if count > best_count:
+            best, best_count = (float(px), float(py), float(height)), count
+    return best
+
+
+def user_grid(scene, bs_position, radius, spacing, samples, max_depth, seed):
+    """Outdoor grid points within radius of the BS that the radio map says are covered.
+    On hills (a Terrain object) users stand 1.5 m above the ground under them and the
+    path solver alone decides coverage (a planar radio map would cut through the hills)."""
+    rt, mi = sionna_rt()
+    if TERRAIN in scene.objects:
+        steps = np.arange(-radius, radius + spacing / 2, spacing)
+        gx, gy = (a.ravel() + c for a, c in zip(np.meshgrid(steps, steps, indexing="ij"),
+                                                 bs_position[:2]))
+        near = np.hypot(gx - bs_position[0], gy - bs_position[1]) <= radius
+        ground = _terrain_height(scene, gx[near], gy[near])
+        keep = ~np.isnan(ground)
+        return np.column_stack([gx[near][keep], gy[near][keep], ground[keep] + USER_HEIGHT])
     cells = int(np.ceil(2 * radius / spacing))
     radio_map = rt.RadioMapSolver()(
         scene, center=mi.Point3f(float(bs_position[0]), float(bs_position[1]), USER_HEIGHT),
@@ -86,12 +153,7 @@ def user_grid(scene, bs_position, radius, spacing, samples, max_depth, seed):
     candidates = centres[(gain > 0) & near]
     if len(candidates) == 0:
         return candidates
-    zeros = mi.Float(np.zeros(len(candidates), np.float32))
-    up = mi.Ray3f(mi.Point3f(*(mi.Float(candidates[:, i].astype(np.float32))
-                               for i in range(3))),
-                  mi.Vector3f(zeros, zeros, zeros + 1))
-    roofed = np.array(scene.mi_scene.ray_test(up), dtype=bool)
-    users = candidates[~roofed].astype(np.float64)
+    users = candidates[_outdoor(scene, candidates[:, 0], candidates[:, 1])].astype(np.float64)
     users[:, 2] = USER_HEIGHT
     return users
 
@@ -128,9 +190,13 @@ def _plan_key(settings):
 
 def trace_site(out, scene_name, frequency, bs_position=None, radius=200.0, spacing=2.5,
                max_depth=3, samples=100_000, map_samples=1_000_000, paths=8, batch=512,
-               seed=0, quiet=False, command=""):
-    """Traces a scene's user grid into out (.npz + sidecar); resumes a stopped run."""
+               seed=0, quiet=False, command="", bs_height=None):
+    """Traces a scene's user grid into out (.npz + sidecar); resumes a stopped run.
+    bs_height (instead of bs_position): a mast that high at the outdoor point nearest
+    the scene's origin."""
     out = Path(out).with_suffix(".npz")
+    if bs_height is not None:
+        bs_position = outdoor_mast(scene_name, frequency, bs_height, radius, spacing, seed=seed)
     bs_position = tuple(float(x) for x in (bs_position or DEFAULT_BS[scene_name]))
     settings = {"scene": scene_name, "frequency": frequency, "bs_position": bs_position,
                 "radius": radius, "spacing": spacing, "max_depth": max_depth,
@@ -176,6 +242,7 @@ def trace_site(out, scene_name, frequency, bs_position=None, radius=200.0, spaci
     site = site.subset(has_path)
     meta = {"source": "sionna-rt", "scene": scene_name, "tools": _tool_versions(),
             "grid": {"radius_m": radius, "spacing_m": spacing, "height_m": USER_HEIGHT,
+                     "terrain_following": bool(TERRAIN in scene.objects),
                      "grid_points": int(len(users)), "without_paths": int((~has_path).sum())},
             "solver": {"max_depth": max_depth, "samples_per_src": samples,
                        "radio_map_samples": map_samples, "specular_reflection": True,

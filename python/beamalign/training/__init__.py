@@ -46,6 +46,11 @@ TRAINERS = {
         "num_probes": "probes", "noise_bits": "noise_bits", "noise_width": "noise_width",
         "split": "split"}, lambda nt, nr: "probe-predictor",
         "learned probe beams + beam predictor (seed 001) on a site data set"),
+    "fusion-predictor": Trainer("fusion_predictor", {
+        "epochs": "epochs", "batch": "batch", "dataset": "dataset", "method": "method",
+        "beams": "beams", "snr_db": "snr_db", "split": "split"},
+        lambda nt, nr: "fusion-predictor",
+        "the position-aided fusion predictor or a baseline (seed 002) on site data sets"),
 }
 
 

@@ -1,0 +1,248 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Seed 001's figures on a site data set: top-K accuracy (Fig. 3), training curves
+(Fig. 2), effective rate vs users (Fig. 4), and top-K vs probe count (ours).
+
+Every figure is measured on held-out users under two splits (sites.splits): random, and
+spatial blocks of BLOCK_M x BLOCK_M metres, whole blocks held out, so a test user's grid
+neighbours were not trained on. Each learned configuration is trained with `seeds`
+training seeds (the split stays fixed); rows carry the mean and every seed's value.
+Evaluation draws fresh measurement noise, quantises the probes' phases to `bits` (0:
+none) and rounds RSRPs to 1 dB, as at inference.
+"""
+import time
+
+import numpy as np
+import torch
+
+from .. import plotting
+from ..codebooks import quantize_phase
+from ..predict import probe_system, sites
+from ..predict.datasets import resolve
+from ..predict.predictor import BeamPredictor
+from ..training.probe_predictor import evaluate, probe_weights, train_model
+from .report import Report
+
+SPLITS = ("random", "block")
+BLOCK_M = 20.0
+BITS = (3, 4, 5)
+METHOD_OF = {"uv": "learned-uv", "angle": "learned-angle", "cm": "learned-cm",
+             "uniform": "uniform"}
+USER_COUNTS = (1, 10, 20, 50, 80, 100, 120, 150)
+
+
+def _site_split(dataset, split):
+    site = sites.load_site(resolve(dataset))
+    sc = probe_system.site_channels(site)
+    train, test = sites.splits(site.subset(sc.users), split, block_m=BLOCK_M, seed=0)
+    return sc, sc.subset(train), sc.subset(test)
+
+
+def _params(dataset, epochs, training_seeds, sc, train, test, **extra):
+    return {"dataset": dataset, "epochs": epochs, "training_seeds": list(training_seeds),
+            "block_m": BLOCK_M,
+            "users": len(sc), "train_users": len(train), "test_users": len(test),
+            "system": sc.system.describe(), "rsrp_step_db": 1.0, **extra}
+
+
+def _each_split(experiment, dataset, epochs, seed, seeds, **extra):
+    """(report, training seeds, split, train, test) for each split, one report for all."""
+    torch.set_num_threads(1)  # one core per bench: two benches run side by side
+    training_seeds = range(seed, seed + seeds)
+    report = None
+    for split in SPLITS:
+        sc, train, test = _site_split(dataset, split)
+        if report is None:
+            report = Report(experiment, _params(dataset, epochs, training_seeds, sc, train,
+                                                test, **extra))
+        yield report, training_seeds, split, train, test
+
+
+def _accuracy(net, test, bits, seed):
+    scores, best = evaluate(net, test, np.random.default_rng(10_000 + seed), bits=bits)
+    return {f"top{k}": probe_system.top_k_accuracy(scores, best, k) for k in (1, 3, 5)}
+
+
+def _add_mean(report, method, x_name, x, metric, values, **extra):
+    report.add(method, x_name, x, metric, round(float(np.mean(values)), 4),
+               per_seed=[round(float(v), 4) for v in values], **extra)
+
+
+def predict_topk(dataset="munich-30ghz", epochs=200, seeds=3, seed=0, progress=None):
+    """Fig. 3: top-1/3/5 of every probe design, plain and with B-bit phase shifters,
+    trained plainly or with phase noise for B bits."""
+    for report, training_seeds, split, train, test in _each_split(
+            "predict-topk", dataset, epochs, seed, seeds, bits=list(BITS)):
+        for design in ("uv", "angle", "cm", "uniform"):
+            trainings = [(0, None)] + ([(b, b) for b in BITS] if design != "uniform" else [])
+            for noise_bits, only_bits in trainings:
+                scores = {}  # bits -> metric -> per-seed values
+                for seed in training_seeds:
+                    net, _ = train_model(train, None, design, noise_bits=noise_bits,
+                                         epochs=epochs, seed=seed)
+                    for bits in ((0,) + BITS if only_bits is None else (only_bits,)):
+                        for metric, value in _accuracy(net, test, bits, seed).items():
+                            scores.setdefault(bits, {}).setdefault(metric, []).append(value)
+                for bits, metrics in scores.items():
+                    for metric, values in metrics.items():
+                        _add_mean(report, METHOD_OF[design], "bits", bits, metric, values,
+                                  split=split, bits=bits, noise_training=noise_bits > 0)
+                    if progress:
+                        progress(f"{split:6s} {METHOD_OF[design]:13s} noise {noise_bits} "
+                                 f"bits {bits}: " + "  ".join(
+                                     f"{m} {np.mean(v):.3f}" for m, v in metrics.items()))
+    return report
+
+
+def predict_epochs(dataset="munich-30ghz", epochs=200, seeds=3, seed=0, progress=None):
+    """Fig. 2: held-out top-3 after every epoch; the quantised curves at 4 bits."""
+    curves = (("uv", 0, 0, "learned-uv"), ("angle", 0, 0, "learned-angle"),
+              ("uniform", 0, 0, "uniform"), ("uv", 0, 4, "learned-uv"),
+              ("uv", 4, 4, "learned-uv"))
+    for report, training_seeds, split, train, test in _each_split(
+            "predict-epochs", dataset, epochs, seed, seeds):
+        for design, noise_bits, bits, method in curves:
+            runs = [train_model(train, test, design, noise_bits=noise_bits, epochs=epochs,
+                                seed=seed, track_bits=bits)[1] for seed in training_seeds]
+            for epoch, values in enumerate(zip(*runs), start=1):
+                _add_mean(report, method, "epoch", epoch, "top3", values, split=split,
+                          bits=bits, noise_training=noise_bits > 0)
+            if progress:
+                progress(f"{split:6s} {method:13s} noise {noise_bits} bits {bits}: top-3 "
+                         f"epoch 10 {np.mean([r[9] for r in runs]):.3f}, "
+                         f"last {np.mean([r[-1] for r in runs]):.3f}")
+    return report
+
+
+def _loss_rows(report, method, split, loss_db, measurements, **extra):
+    report.add(method, "split", split, "snr_loss_db", round(float(np.mean(loss_db)), 4),
+               p50=round(float(np.percentile(loss_db, 50)), 3),
+               p90=round(float(np.percentile(loss_db, 90)), 3),
+               p99=round(float(np.percentile(loss_db, 99)), 3),
+               worst=round(float(np.max(loss_db)), 3), split=split, **extra)
+    report.add(method, "split", split, "outage", round(float(np.mean(loss_db > 3.0)), 5),
+               threshold_db=3.0, split=split, **extra)
+    report.add(method, "split", split, "measurements", measurements, split=split, **extra)
+
+
+def predict_rate(dataset="munich-30ghz", epochs=200, seeds=3, seed=0, progress=None):
+    """Fig. 4: effective achievable rate vs users sharing a coherence slot, for Algorithm 1
+    (L = 8 beam-domain probes + top-5), hierarchical 16 + 8, binary and exhaustive search;
+    plus each method's SNR loss against the exhaustive genie (mean, tails) and the time
+    of one prediction."""
+    for report, training_seeds, split, train, test in _each_split(
+            "predict-rate", dataset, epochs, seed, seeds, top_k=5,
+            symbol_s=probe_system.SYMBOL_S, slot_s=probe_system.SLOT_S,
+            user_counts=list(USER_COUNTS)):
+        chosen = {}
+        losses, rates = [], {u: [] for u in USER_COUNTS}
+        for seed in training_seeds:
+            net, _ = train_model(train, None, "uv", epochs=epochs, seed=seed)
+            rng = np.random.default_rng(20_000 + seed)
+            predict = net.softmax_scores
+            beams, _, cost = probe_system.algorithm1(test, probe_weights(net), predict, 5, rng)
+            losses.append(probe_system.snr_loss_db(test, beams))
+            for users in USER_COUNTS:
+                rates[users].append(probe_system.effective_rate(test, beams, cost, users))
+        _loss_rows(report, "probe-predictor", split, np.concatenate(losses), cost)
+        for users in USER_COUNTS:
+            _add_mean(report, "probe-predictor", "users", users, "ear", rates[users],
+                      split=split)
+        rng = np.random.default_rng(30_000)
+        for method, search in (("hierarchical", probe_system.hierarchical),
+                               ("binary", probe_system.binary),
+                               ("exhaustive", probe_system.exhaustive)):
+            chosen[method], cost = search(test, rng)
+            _loss_rows(report, method, split, probe_system.snr_loss_db(test, chosen[method]),
+                       cost)
+            for users in USER_COUNTS:
+                report.add(method, "users", users, "ear", round(
+                    probe_system.effective_rate(test, chosen[method], cost, users), 4),
+                    split=split)
+        if progress:
+            for method in ("probe-predictor", "hierarchical", "binary", "exhaustive"):
+                row = next(r for r in report.rows if r["method"] == method and
+                           r["metric"] == "snr_loss_db" and r["split"] == split)
+                ears = [r["value"] for r in report.rows if r["method"] == method and
+                        r["metric"] == "ear" and r["split"] == split]
+                progress(f"{split:6s} {method:15s} loss {row['value']:.3f} dB (p90 "
+                         f"{row['p90']}, p99 {row['p99']})  EAR "
+                         + " ".join(f"{e:.2f}" for e in ears))
+    report.add("probe-predictor", "calls", 1, "prediction_ms", round(_prediction_ms(), 4))
+    return report
+
+
+def _prediction_ms(calls=2000):
+    """Median time of one prediction (8 RSRPs in, top-5 out) with the shipped model on
+    one Torch thread."""
+    predictor = BeamPredictor()
+    rsrp = np.full(predictor.probes, -90.0)
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        predictor.top_k(rsrp, 5)
+        times.append(time.perf_counter() - start)
+    return 1e3 * float(np.median(times))
+
+
+def predict_probes(dataset="munich-30ghz", epochs=200, seeds=3, seed=0, progress=None,
+                   probe_counts=(4, 8, 16)):
+    """Ours: top-K and Algorithm 1's SNR loss vs the number of beam-domain probes L."""
+    for report, training_seeds, split, train, test in _each_split(
+            "predict-probes", dataset, epochs, seed, seeds, probe_counts=list(probe_counts)):
+        for count in probe_counts:
+            metrics, losses = {}, []
+            for seed in training_seeds:
+                net, _ = train_model(train, None, "uv", probes=count, epochs=epochs, seed=seed)
+                for metric, value in _accuracy(net, test, 0, seed).items():
+                    metrics.setdefault(metric, []).append(value)
+                beams, _, cost = probe_system.algorithm1(
+                    test, quantize_phase(probe_weights(net), 0), net.softmax_scores, 5,
+                    np.random.default_rng(40_000 + seed))
+                losses.append(probe_system.snr_loss_db(test, beams))
+            for metric, values in metrics.items():
+                _add_mean(report, "learned-uv", "probes", count, metric, values, split=split)
+            loss = np.concatenate(losses)
+            report.add("learned-uv", "probes", count, "snr_loss_db",
+                       round(float(loss.mean()), 4),
+                       p90=round(float(np.percentile(loss, 90)), 3), split=split)
+            report.add("learned-uv", "probes", count, "measurements", cost, split=split)
+            if progress:
+                progress(f"{split:6s} L = {count:2d}: " + "  ".join(
+                    f"{m} {np.mean(v):.3f}" for m, v in metrics.items())
+                    + f"  loss {loss.mean():.3f} dB ({cost} measurements)")
+    return report
+
+
+def plot_topk(report, path):
+    fig, axes = plotting.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    for ax, split in zip(axes, SPLITS):
+        rows = [r for r in report.rows if r["split"] == split and r["metric"] == "top3"]
+        labels = [f"{r['method']}\nB={r['bits'] or '-'}{' +noise' if r['noise_training'] else ''}"
+                  for r in rows]
+        ax.bar(range(len(rows)), [r["value"] for r in rows], color=[
+            "C1" if r["noise_training"] else "C0" for r in rows])
+        ax.set_xticks(range(len(rows)), labels, rotation=90, fontsize=6)
+        ax.set_title(f"top-3, {split} split")
+        ax.grid(True, axis="y", alpha=0.3)
+    axes[0].set_ylabel("held-out top-3 accuracy")
+    plotting.save(fig, path)
+
+
+def plot_curves(report, path, x_name, metric, ylabel):
+    fig, axes = plotting.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    for ax, split in zip(axes, SPLITS):
+        rows = [r for r in report.rows if r.get("split") == split and r["metric"] == metric
+                and r["x_name"] == x_name]
+        lines = dict.fromkeys((r["method"], r.get("bits"), r.get("noise_training"))
+                              for r in rows)
+        for method, bits, noise in lines:
+            mine = [r for r in rows if (r["method"], r.get("bits"), r.get("noise_training"))
+                    == (method, bits, noise)]
+            label = method + (f", {bits} bits" if bits else "") + (" +noise" if noise else "")
+            ax.plot([r["x"] for r in mine], [r["value"] for r in mine], label=label)
+        ax.set_xlabel(x_name)
+        ax.set_title(f"{report.experiment}, {split} split")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel(ylabel)
+    plotting.save(fig, path)

@@ -1,0 +1,194 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Seed 002's tables on the four bundled Sionna RT scenes at 3.5 GHz (standing in for
+the paper's DeepMIMO cities): in-distribution accuracy (Tables III-IV, with the rate of
+Table VI), zero-shot and few-shot across sites (Table V plus our few-shot), and the
+cost of one prediction (Table VII).
+
+Held-out users: sites.splits (random, or 20 m spatial blocks). Each training draws its
+own measurement noise at the SNR it is evaluated at (the paper's tables are per SNR).
+"""
+import time
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from .. import plotting
+from ..models.choices import FUSION_METHODS
+from ..models.fusion_predictor import FusionPredictor
+from ..predict import sector_system, sites
+from ..predict.datasets import resolve
+from ..training.fusion_predictor import evaluate, load_sites, train_model
+from .report import Report
+
+SITES = ("munich-3p5ghz", "etoile-3p5ghz", "florence-3p5ghz", "san_francisco-3p5ghz")
+LEARNED = ("fusion", "single-branch", "cnn-mlp", "lstm-mlp")
+SNRS_DB = (0.0, 20.0)
+SHOTS = (0.01, 0.05, 0.10)
+
+
+def _split(data, name, split):
+    site = sites.load_site(resolve(name)).subset(data.users)
+    train, test = sites.splits(site, split, seed=0)
+    return data.subset(train), data.subset(test)
+
+
+def _rate(data, beams, chosen, snr_db):
+    """Mean log2(1 + |Hf|^2 / N) of the chosen beams and of the best ones (eq. 14's N)."""
+    power = data.fine_power[beams]
+    snr = 10 ** (snr_db / 10)
+    picked = power[np.arange(len(power)), chosen]
+    return float(np.mean(np.log2(1 + snr * picked))), float(np.mean(np.log2(1 + snr * power.max(1))))
+
+
+def _rows(report, method, name, train_site, beams, split, snr_db, metrics, shots=0.0):
+    for metric in ("top1", "top3", "snr_loss_db", "position_m", "rate", "best_rate"):
+        if metric in metrics:
+            report.add(method, "snr_db", snr_db, metric, round(metrics[metric], 4), site=name,
+                       train_site=train_site, codebook=beams, split=split, shots=shots)
+
+
+def predict_sites(epochs=30, seed=0, progress=None, datasets=SITES, methods=LEARNED,
+                  split=None, beams=None, snr_db=None):
+    """Tables III, IV (and VI): top-1/top-3, SNR loss and rate per site, codebook, SNR;
+    both splits, codebooks and SNRs, or the one given; methods: a tuple or "a,b"."""
+    torch.set_num_threads(1)
+    splits = ("random", "block") if split is None else (split,)
+    codebooks = (64, 256) if beams is None else (beams,)
+    snrs_db = SNRS_DB if snr_db is None else (snr_db,)
+    methods = tuple(methods.split(",")) if isinstance(methods, str) else tuple(methods)
+    unknown = [m for m in methods if m not in FUSION_METHODS]
+    if unknown:
+        raise ValueError(f"unknown method(s) {', '.join(unknown)}; known: "
+                         f"{', '.join(FUSION_METHODS)}")
+    loaded = load_sites(datasets)
+    report = Report("predict-sites", {"epochs": epochs, "seed": seed, "sites": list(datasets),
+                                      "splits": list(splits), "methods": list(methods),
+                                      "system": sector_system.SectorSystem().describe(),
+                                      "users": {n: len(d) for n, d in loaded.items()}})
+    for name, data in loaded.items():
+        for split in splits:
+            train, test = _split(data, name, split)
+            for beams in codebooks:
+                for snr_db in snrs_db:
+                    rng = np.random.default_rng(seed + 7)
+                    chosen, cost = sector_system.hierarchical_choice(test, beams, snr_db, rng)
+                    best = test.best(beams)
+                    rate, best_rate = _rate(test, beams, chosen, snr_db)
+                    hc = {"top1": float(np.mean(chosen == best)), "rate": rate,
+                          "best_rate": best_rate, "snr_loss_db": float(np.mean(
+                              sector_system.loss_db(test, beams, chosen)))}
+                    _rows(report, "hc", name, name, beams, split, snr_db, hc)
+                    line = [f"hc {hc['top1']:.3f}"]
+                    for method in methods:
+                        net, _ = train_model(train, method, beams, snr_db, epochs, seed=seed)
+                        metrics = evaluate(net, test, beams, snr_db,
+                                           np.random.default_rng(seed + 11))
+                        scores, _ = net.predict(
+                            sector_system.noisy_probe_rsrp(test, snr_db,
+                                                           np.random.default_rng(seed + 11)),
+                            test.sector)
+                        metrics["rate"], metrics["best_rate"] = _rate(
+                            test, beams, np.argmax(scores, axis=1), snr_db)
+                        _rows(report, method, name, name, beams, split, snr_db, metrics)
+                        line.append(f"{method} {metrics['top1']:.3f}")
+                    if progress:
+                        progress(f"{name:22s} {split:6s} 16->{beams:3d} {snr_db:4g} dB top-1: "
+                                 + ", ".join(line))
+    return report
+
+
+def predict_cross_site(epochs=30, seed=0, progress=None, datasets=SITES,
+                       methods=("fusion", "single-branch"), snrs_db=SNRS_DB, shots=SHOTS,
+                       beams=256, finetune_epochs=15):
+    """Table V: train on one site (its random split's training users), test on all users
+    of every other; few-shot: fine-tune on `shots` of the target's training users, test on
+    its held-out users; in-distribution for reference."""
+    torch.set_num_threads(1)
+    loaded = load_sites(datasets)
+    report = Report("predict-cross-site", {"epochs": epochs, "finetune_epochs": finetune_epochs,
+                                           "seed": seed, "sites": list(datasets),
+                                           "codebook": beams, "shots": list(shots),
+                                           "system": sector_system.SectorSystem().describe()})
+    splits = {name: _split(data, name, "random") for name, data in loaded.items()}
+    for snr_db in snrs_db:
+        for method in methods:
+            for source, (train, test) in splits.items():
+                net, _ = train_model(train, method, beams, snr_db, epochs, seed=seed)
+                state = {k: v.clone() for k, v in net.state_dict().items()}
+                metrics = evaluate(net, test, beams, snr_db, np.random.default_rng(seed + 11))
+                _rows(report, method, source, source, beams, "random", snr_db, metrics)
+                for target, (target_train, target_test) in splits.items():
+                    if target == source:
+                        continue
+                    net.load_state_dict(state)
+                    zero = evaluate(net, loaded[target], beams, snr_db,
+                                    np.random.default_rng(seed + 11))
+                    _rows(report, method, target, source, beams, "random", snr_db, zero)
+                    text = [f"zero-shot {zero['top1']:.3f}"]
+                    for fraction in shots:
+                        count = max(8, int(round(fraction * len(target_train))))
+                        pick = np.random.default_rng(seed).permutation(len(target_train))[:count]
+                        tuned = FusionPredictor(method, beams)
+                        tuned.load_state_dict(state)
+                        tuned, _ = train_model(target_train.subset(np.sort(pick)), method, beams,
+                                               snr_db, finetune_epochs, seed=seed, initial=tuned,
+                                               lr=2e-4)
+                        few = evaluate(tuned, target_test, beams, snr_db,
+                                       np.random.default_rng(seed + 11))
+                        _rows(report, method, target, source, beams, "random", snr_db, few,
+                              shots=fraction)
+                        text.append(f"{100 * fraction:g} % {few['top1']:.3f}")
+                    if progress:
+                        progress(f"{snr_db:4g} dB {method:13s} {source} -> {target}: "
+                                 + ", ".join(text))
+    return report
+
+
+def predict_speed(seed=0, progress=None, samples=2000):
+    """Table VII: FLOPs and time per sample (batch 1, one core) of each network."""
+    torch.set_num_threads(1)
+    torch.manual_seed(seed)
+    report = Report("predict-speed", {"samples": samples, "threads": 1})
+    rsrp = np.random.default_rng(seed).random((1, 16)).astype(np.float32)
+    sector = np.zeros(1, dtype=np.int64)
+    for beams in (64, 256):
+        for method in LEARNED + ("fusion-auto",):
+            net = FusionPredictor(method, beams).eval()
+            with FlopCounterMode(display=False) as counter:
+                net.predict(rsrp, sector)
+            times = []
+            for _ in range(samples):
+                start = time.perf_counter()
+                net.predict(rsrp, sector)
+                times.append(time.perf_counter() - start)
+            parameters = sum(p.numel() for p in net.parameters())
+            report.add(method, "codebook", beams, "flops", int(counter.get_total_flops()),
+                       parameters=parameters)
+            report.add(method, "codebook", beams, "time_ms",
+                       round(1e3 * float(np.median(times)), 4),
+                       p99_ms=round(1e3 * float(np.percentile(times, 99)), 4))
+            if progress:
+                progress(f"16->{beams} {method:13s} {counter.get_total_flops() / 1e6:8.2f} MFLOPs "
+                         f"{parameters:9d} parameters {1e3 * np.median(times):.3f} ms")
+    return report
+
+
+def plot_sites(report, path):
+    rows = [r for r in report.rows if r["metric"] == "top1"]
+    names = list(dict.fromkeys(r["site"] for r in rows))
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    fig, axes = plotting.subplots(1, 2, figsize=(12, 4.2), sharey=True)
+    for ax, beams in zip(axes, (64, 256)):
+        width = 0.8 / max(1, len(methods))
+        for i, method in enumerate(methods):
+            values = [np.mean([r["value"] for r in rows if r["site"] == n and r["method"] == method
+                               and r["codebook"] == beams and r["train_site"] == n
+                               and r["shots"] == 0] or [np.nan]) for n in names]
+            ax.bar(np.arange(len(names)) + i * width, values, width, label=method)
+        ax.set_xticks(np.arange(len(names)) + 0.4, names, rotation=20, fontsize=7)
+        ax.set_title(f"{report.experiment}: 16 -> {beams}, mean over SNRs and splits")
+        ax.grid(True, axis="y", alpha=0.3)
+    axes[0].set_ylabel("top-1 accuracy")
+    axes[0].legend(fontsize=7)
+    plotting.save(fig, path)

@@ -1,0 +1,9 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The networks' option names, without importing Torch (the command line lists them)."""
+
+PROBE_PARAMETERISATIONS = ("uv", "angle", "cm", "uniform")
+FUSION_METHODS = ("fusion", "fusion-auto", "single-branch", "cnn-mlp", "lstm-mlp")
+
+# Weight sidecars (models.store), readable without Torch.
+MODEL_SCHEMA_VERSION = 1
+SIDECAR_KIND = "beamalign.model"
