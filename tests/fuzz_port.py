@@ -256,7 +256,27 @@ def fuzz_result_display(port, rng, count):
     return display.malformed_messages(), display.bad_input.internal, answered
 
 
-FUZZERS = {"beam_predictor": fuzz_predictor, "result_display": fuzz_result_display, "dataset_channel_source": fuzz_dataset_source,
+def fuzz_position_map(port, rng, count):
+    tb = gr.top_block()
+    view = beamalign.position_map("munich-3p5ghz", 1, 64, 100.0)
+    for i in range(3):
+        tb.connect((view, i), blocks.null_sink(gr.sizeof_gr_complex))
+    good = ({"method": "probe-predictor", "position": np.array([10.0, -5.0], np.float32)}
+            if port == "result" else {"position": np.array([1.0, 2.0, 1.5], np.float32)})
+    tb.start()
+    for _ in range(count):
+        post(view, port, malformed(rng, good))
+    post(view, port, dict_to_pmt(good))
+    expected = (10 - 5j) if port == "result" else complex(1.0 - view.bs_position[0],
+                                                          2.0 - view.bs_position[1])
+    answered = wait(lambda: abs((view._estimate if port == "result" else view._true)
+                                - expected) < 1e-3)
+    tb.stop()
+    tb.wait()
+    return view.malformed_messages(), view.bad_input.internal, answered
+
+
+FUZZERS = {"beam_predictor": fuzz_predictor, "position_map": fuzz_position_map, "result_display": fuzz_result_display, "dataset_channel_source": fuzz_dataset_source,
            "sim_array_source": fuzz_array_source, "beam_combiner": fuzz_combiner,
            "beam_aligner": fuzz_aligner, "codebook_sweeper": fuzz_sweeper,
            "beam_display": fuzz_display, "message_link": fuzz_forwarders}

@@ -14,7 +14,8 @@ EXAMPLES = sorted((SOURCE_DIR / "examples").glob("*.grc"))
 DONE_MARKERS = {"rsrp_sweep": "best beam", "qssr_alignment": "alignment qssr-net",
                 "gw_sc_vbi": "chanest gw-sc-vbi pilot 2: NMSE", "srs_doa": "doa scg: AoA",
                 "mod_dnn_doa": "doa mod-dnn: AoA", "ota_alignment_ue": "alignment qssr-net",
-                "ota_alignment_bs": None, "probe_prediction": "from top-5"}
+                "ota_alignment_bs": None, "probe_prediction": "from top-5",
+                "fusion_prediction": "from top-5"}
 # The user's flowgraph needs the base station's running beside it (two processes).
 PARTNERS = {"ota_alignment_ue": "ota_alignment_bs"}
 RUN_SECONDS = 60

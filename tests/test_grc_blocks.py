@@ -7,7 +7,7 @@ from gnuradio.grc.core.platform import Platform
 BLOCKS = ["beam_aligner", "beam_combiner", "beam_display", "beam_predictor", "beam_splitter",
           "chanest_estimator", "channel_emulator", "coarray_spectrum", "codebook_sweeper",
           "dataset_channel_source", "doa_estimator", "gpio_phase_shifter",
-          "message_link", "pc_hbf_source", "phaser_array", "result_display", "rsrp_meter", "sim_array_source",
+          "message_link", "pc_hbf_source", "phaser_array", "position_map", "result_display", "rsrp_meter", "sim_array_source",
           "sim_srs_source", "srs_cfr", "uhd_array_sink", "uhd_array_source",
           "uhd_rf_chain_source", "uhd_srs_source"]
 

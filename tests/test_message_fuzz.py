@@ -17,7 +17,8 @@ PORTS = [("sim_array_source", "beam_cmd"), ("sim_array_source", "channel"),
          ("beam_display", "result"), ("message_link", "in"),
          ("beam_predictor", "rsrp"), ("beam_predictor", "start"), ("beam_predictor", "abort"),
          ("beam_predictor", "channel_info"), ("dataset_channel_source", "start"),
-         ("result_display", "result")]
+         ("result_display", "result"), ("position_map", "result"),
+         ("position_map", "channel")]
 MESSAGES = 300
 # Ports where every garbage message is a well-formed one (any message means "start" or
 # "abort"), or which forward whatever comes: nothing to count as malformed.

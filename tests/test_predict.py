@@ -175,6 +175,14 @@ def test_the_flowgraph_predicts_through_the_blocks_even_over_a_lossy_link():
     ["train", "probe-predictor", "--probes", "diagonal"],
     ["train", "probe-predictor", "--dataset", "/no/such/file"],
     ["train", "qssr-net", "--noise-bits", "3"],
+    ["train", "fusion-predictor", "--beams", "128"],
+    ["train", "fusion-predictor", "--dataset", "munich-30ghz", "--epochs", "1"],
+    ["train", "mod-dnn", "--calibration", "/no/such/calibration.json"],
+    ["train", "qssr-net", "--calibration", __file__],
+    ["bench", "doa-cdf", "--mod-dnn", "/no/such/model"],
+    ["bench", "predict-sites", "--methods", "transformer"],
+    ["predict", "--model", "fusion", "--snr-db", "nan"],
+    ["dataset", "rt", "--out", "x.npz", "--bs-height", "0"],
 ])
 def test_bad_arguments_end_in_one_line(argv, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

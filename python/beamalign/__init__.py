@@ -26,6 +26,7 @@ Blocks (from gnuradio import beamalign):
     beam_predictor     closed-loop beam prediction from learned probe beams (seed 001)
     dataset_channel_source  a site data set's users as `channel` messages
     result_display     one field of a `result` as a vector stream for Qt GUI sinks
+    position_map       a site's user grid, true and estimated positions for a constellation sink
 
 Kernels usable without a flowgraph: arrays, codebooks, channels, align, doa, chanest,
 predict.
@@ -50,6 +51,7 @@ from .blocks.codebook_sweeper import codebook_sweeper
 from .blocks.dataset_channel_source import dataset_channel_source
 from .blocks.doa_estimator import doa_estimator
 from .blocks.message_link import message_link
+from .blocks.position_map import position_map
 from .blocks.result_display import result_display
 from .blocks.srs_source import sim_srs_source
 from .hw.uhd_array import uhd_array_sink, uhd_array_source, uhd_rf_chain_source, uhd_srs_source
@@ -62,5 +64,5 @@ __all__ = [
     "sim_srs_source", "uhd_srs_source", "doa_estimator",
     "beam_aligner", "beam_display", "codebook_sweeper", "uhd_array_source",
     "pc_hbf_source", "chanest_estimator", "uhd_rf_chain_source", "align", "chanest", "arrays", "channels", "codebooks", "doa", "zadoff_chu",
-    "beam_predictor", "dataset_channel_source", "predict", "result_display",
+    "beam_predictor", "dataset_channel_source", "predict", "result_display", "position_map",
 ]

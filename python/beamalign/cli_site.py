@@ -2,7 +2,7 @@
 """Parsers of the site-specific commands (`dataset`, `predict`) and their options of
 `train` and `bench`; cli.py builds the rest."""
 from . import commands
-from .arguments import COUNT, NONNEG, POSITIVE, REAL, number, output
+from .arguments import COUNT, NONNEG, POSITIVE, REAL, existing, number, output
 from .models.choices import FUSION_METHODS, PROBE_PARAMETERISATIONS
 from .predict.raytrace import SCENES
 
@@ -59,6 +59,12 @@ def add_commands(sub, command):
 
 
 def add_train_options(train):
+    train.add_argument("--calibration", type=existing,
+                       help="mod-dnn, doa-cnn: train for the array a chamber calibration file "
+                            "measured (its angle table)")
+    train.add_argument("--array-seed", type=NONNEG,
+                       help="mod-dnn, doa-cnn: train for the simulated array of this profile "
+                            "seed (1000)")
     train.add_argument("--dataset", help="probe-predictor: site data set (munich-30ghz)")
     train.add_argument("--probes", choices=PROBE_PARAMETERISATIONS,
                        help="probe-predictor: probe parameterisation (uv)")
@@ -83,6 +89,10 @@ def add_bench_options(run):
     run.add_argument("--epochs", type=COUNT, help="predict-*: training epochs (200)")
     run.add_argument("--seeds", type=number(int, 1, 100), help="predict-*: training seeds (3)")
     run.add_argument("--split", choices=SPLITS, help="predict-sites: one split (default both)")
+    run.add_argument("--mod-dnn", dest="mod_dnn_model", type=existing,
+                     help="doa-*: MoD-DNN weight file (default: shipped)")
+    run.add_argument("--doa-cnn", dest="doa_cnn_model", type=existing,
+                     help="doa-*: DoA CNN weight file (default: shipped)")
     run.add_argument("--beams", type=int, choices=(64, 256),
                      help="predict-sites: one codebook (default both)")
     run.add_argument("--snr-db", type=number(float, -50.0, 100.0),

@@ -124,7 +124,8 @@ def train(opts):
                                  **{key: getattr(opts, key) for key in
                                     ("epochs", "steps", "batch", "ae_samples", "nt", "nr",
                                      "dataset", "probes", "num_probes", "noise_bits",
-                                     "noise_width", "split", "method", "beams", "snr_db")})
+                                     "noise_width", "split", "method", "beams", "snr_db",
+                                     "calibration", "array_seed")})
     print(f"wrote {path} and {path.with_suffix('.json')}")
     return 0
 
@@ -286,7 +287,7 @@ def doa(opts):
 BENCH_OPTIONS = ("trials", "seed", "samples", "dwells", "repeats", "model", "method", "grouping",
                  "turbo_trials", "nt", "nr", "paths", "profile", "nx", "nz", "m",
                  "array_seed", "calibration", "dataset", "epochs", "seeds", "split", "beams",
-                 "snr_db", "methods")
+                 "snr_db", "methods", "mod_dnn_model", "doa_cnn_model")
 
 
 def run_bench(opts):

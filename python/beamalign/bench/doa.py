@@ -8,8 +8,6 @@ import time
 import numpy as np
 
 from .. import plotting
-from ..arrays.calibration import load_calibration
-from ..arrays.impairments import AngleDependentPhaseError
 from ..doa import (
     DEFAULT_GRID_DEG,
     CoarraySpectrum,
@@ -22,12 +20,12 @@ from ..doa import (
 from ..doa.estimate import (
     ARRAY_PROFILE_SEED,
     LEARNED_METHODS,
+    array_profile,
     estimate_doa,
     load_doa_cnn,
     load_mod_dnn,
     load_model,
 )
-from ..fileio import FileFormatError
 from .report import Report
 
 ANGLES_DEG = (-45.0, -15.0, 15.0, 45.0)
@@ -138,10 +136,19 @@ def doa_speed(trials=50, seed=0, m=4, k=16, snr_db=20.0, progress=None):
 DOA_METHODS = ("dbf", "scg", "music", "root-music", "cnn", "mod-dnn")
 
 
-def _load_models(paths=None):
+def _load_models(paths=None, mod_dnn_model=None, doa_cnn_model=None, report=None):
     """The learned methods' networks; paths maps a method to a weight file (default: the
-    shipped one)."""
-    return {method: load_model(method, (paths or {}).get(method)) for method in LEARNED_METHODS}
+    shipped one); the report's params say which array each was trained for."""
+    paths = dict(paths or {})
+    paths.update({k: v for k, v in (("mod-dnn", mod_dnn_model), ("cnn", doa_cnn_model)) if v})
+    models = {method: load_model(method, paths.get(method)) for method in LEARNED_METHODS}
+    if report is not None:
+        report.params["models"] = {
+            method: {"file": str(paths.get(method, "shipped")),
+                     "array": (getattr(net, "sidecar", None) or {}).get("training", {}).get(
+                         "array", {"id": f"sim-profile-{ARRAY_PROFILE_SEED}"})}
+            for method, net in models.items()}
+    return models
 
 
 def _estimates(spectrum, h, models):
@@ -159,20 +166,11 @@ def _rmse_rows(report, x_name, x, errors, progress):
 
 
 def _profile(seed, m, k, array_seed=None, calibration=None):
-    """The array's angle-dependent phase errors: the table of a chamber calibration file,
-    else the chamber-like profile drawn from array_seed (default: seed + 1000, so --seed 0
-    is the array of the shipped networks)."""
-    if calibration:
-        table = load_calibration(calibration, num_elements=m).angle_table
-        if table is None:
-            raise FileFormatError(f"{calibration}: no field 'angle_table' (a chamber "
-                                  "calibration file has one)")
-        if table.num_subcarriers != k:
-            raise FileFormatError(f"{calibration}: angle table has {table.num_subcarriers} "
-                                  f"subcarriers, the bench uses {k}")
-        return table
+    """The array's phase errors: a chamber calibration file's table, else the profile
+    drawn from array_seed (default: seed + 1000, so --seed 0 is the array of the shipped
+    networks)."""
     array_seed = seed + ARRAY_PROFILE_SEED if array_seed is None else array_seed
-    return AngleDependentPhaseError.sample(m, k, rng=np.random.default_rng(array_seed))
+    return array_profile(m, k, array_seed, calibration)
 
 
 def _array_params(seed, array_seed, calibration):
@@ -183,13 +181,13 @@ def _array_params(seed, array_seed, calibration):
 
 def doa_snr(trials=500, seed=0, m=4, k=16, rho=1.0, snrs_db=(0, 5, 10, 15, 20, 25, 30),
             progress=None, models=None,
-            array_seed=None, calibration=None):
+            array_seed=None, calibration=None, mod_dnn_model=None, doa_cnn_model=None):
     """RMSE vs SNR with the impairment at weight rho (seed 003 Fig. 4), AoA in [-60, 60]."""
     report = Report("doa-snr", {**_array_params(seed, array_seed, calibration), "trials": trials, "seed": seed, "m": m, "k": k, "rho": rho,
                                 "aoa_deg": [-60, 60]})
     rng = np.random.default_rng(seed)
     spectrum = CoarraySpectrum(m)
-    models = _load_models(models)
+    models = _load_models(models, mod_dnn_model, doa_cnn_model, report)
     impairment = _profile(seed, m, k, array_seed, calibration).with_rho(rho)
     for snr in snrs_db:
         errors = {method: [] for method in DOA_METHODS}
@@ -206,13 +204,13 @@ def doa_snr(trials=500, seed=0, m=4, k=16, rho=1.0, snrs_db=(0, 5, 10, 15, 20, 2
 
 def doa_impairment(trials=500, seed=0, m=4, k=16, snr_db=20.0, rhos=(0.0, 0.25, 0.5, 0.75, 1.0),
                    progress=None, models=None,
-                   array_seed=None, calibration=None):
+                   array_seed=None, calibration=None, mod_dnn_model=None, doa_cnn_model=None):
     """RMSE vs the impairment weight rho at 20 dB (seed 003 Fig. 4g)."""
     report = Report("doa-impairment", {**_array_params(seed, array_seed, calibration), "trials": trials, "seed": seed, "m": m, "k": k,
                                        "snr_db": snr_db})
     rng = np.random.default_rng(seed)
     spectrum = CoarraySpectrum(m)
-    models = _load_models(models)
+    models = _load_models(models, mod_dnn_model, doa_cnn_model, report)
     profile = _profile(seed, m, k, array_seed, calibration)
     for rho in rhos:
         errors = {method: [] for method in DOA_METHODS}
@@ -225,14 +223,14 @@ def doa_impairment(trials=500, seed=0, m=4, k=16, snr_db=20.0, rhos=(0.0, 0.25, 
 
 
 def doa_cdf(trials=500, seed=0, m=4, k=16, snr_db=20.0, rho=1.0, progress=None, models=None,
-            array_seed=None, calibration=None):
+            array_seed=None, calibration=None, mod_dnn_model=None, doa_cnn_model=None):
     """Absolute-error CDF of each method at one SNR and impairment weight (seed 003
     Fig. 5b): RMSE and 80th percentile rows; the sorted errors go into params."""
     report = Report("doa-cdf", {**_array_params(seed, array_seed, calibration), "trials": trials, "seed": seed, "m": m, "k": k,
                                 "snr_db": snr_db, "rho": rho, "aoa_deg": [-60, 60]})
     rng = np.random.default_rng(seed)
     spectrum = CoarraySpectrum(m)
-    models = _load_models(models)
+    models = _load_models(models, mod_dnn_model, doa_cnn_model, report)
     impairment = _profile(seed, m, k, array_seed, calibration).with_rho(rho)
     errors = {method: [] for method in DOA_METHODS}
     for theta in rng.uniform(-60, 60, trials):

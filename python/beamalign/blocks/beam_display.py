@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Turns alignment messages into vectors for Qt GUI sinks (a display adapter only)."""
 import threading
-import time
 
 import numpy as np
 import pmt
@@ -9,7 +8,7 @@ from gnuradio import gr
 
 from .. import protocol as proto
 from ..arrays.geometry import ula_steering
-from .validate import BadInput, MessageError, boolean, fields_of, guarded, vector
+from .validate import BadInput, DisplayPace, MessageError, guarded, successful_result, vector
 
 
 class beam_display(gr.sync_block):
@@ -43,13 +42,12 @@ class beam_display(gr.sync_block):
         self.side, self.points, self.probes = side, points, probes
         self.max_elements = int(max_elements)
         self.bad_input = BadInput()
-        self.period = 1.0 / rate_hz
+        self.pace = DisplayPace(rate_hz)
         self.floor_db = floor_db
         self.grid = np.linspace(-1, 1, points)
         self._lock = threading.Lock()
         self._pattern = np.full(points, floor_db, dtype=np.float32)
         self._rsrp = np.full(probes, floor_db, dtype=np.float32)
-        self._last = 0.0
         self.message_port_register_in(pmt.intern(proto.RESULT))
         self.set_msg_handler(pmt.intern(proto.RESULT), self._handle_result)
 
@@ -58,8 +56,8 @@ class beam_display(gr.sync_block):
 
     @guarded
     def _handle_result(self, msg):
-        fields = fields_of(msg, "result")
-        if boolean(fields, proto.FAILED, "result", default=False):
+        fields = successful_result(msg)
+        if fields is None:
             return  # a failed alignment has no beam to show
         beam = vector(fields, proto.F if self.side == "tx" else proto.W, "result",
                       max_length=self.max_elements, complex_values=True)
@@ -78,10 +76,7 @@ class beam_display(gr.sync_block):
             self._rsrp = probes.astype(np.float32)
 
     def work(self, input_items, output_items):
-        wait = self._last + self.period - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)  # a display's pace: nothing downstream needs more
-        self._last = time.monotonic()
+        self.pace.wait()
         with self._lock:
             output_items[0][0] = self._pattern
             output_items[1][0] = self._rsrp

@@ -8,7 +8,7 @@ from gnuradio import gr
 
 from .. import protocol as proto
 from ..doa import DEFAULT_GRID_DEG, CoarraySpectrum
-from ..doa.estimate import METHODS, NoSignal, estimate_doa, load_model
+from ..doa.estimate import METHODS, NoSignal, check_array, estimate_doa, load_model
 from .messages import dict_to_pmt
 
 HISTORY = 16  # angles kept in doa_estimator.estimates
@@ -35,10 +35,12 @@ class doa_estimator(gr.sync_block):
         model: weight file of the CNN or MoD-DNN ("" for the shipped one, trained for the
             simulated array's phase errors); loaded here, so a bad file fails at
             construction
+        array_id: the array under test (a calibration file's array id): a learned model
+            trained for another array is refused ("" accepts the model's own array)
     """
 
     def __init__(self, method="scg", num_antennas=4, num_subcarriers=16, grid_deg=None,
-                 verbose=False, model=""):
+                 verbose=False, model="", array_id=""):
         grid = np.asarray(DEFAULT_GRID_DEG if grid_deg is None else grid_deg, np.float64)
         gr.sync_block.__init__(self, name="doa_estimator",
                                in_sig=[(np.complex64, num_antennas * num_subcarriers)],
@@ -49,6 +51,9 @@ class doa_estimator(gr.sync_block):
         self.verbose = bool(verbose)
         self.spectrum = CoarraySpectrum(self.m, grid)
         self.model = load_model(method, model or None)
+        if self.model is not None:
+            # A learned model knows one array's impairments: refuse another's.
+            check_array(self.model, array_id)
         if self.model is not None and self.model.num_antennas != self.m:
             raise ValueError(f"the {method} model was trained for {self.model.num_antennas} "
                              f"antennas, not {self.m}")

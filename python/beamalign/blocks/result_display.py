@@ -1,14 +1,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """One numeric field of a controller's `result` as a vector stream for Qt GUI sinks."""
 import threading
-import time
 
 import numpy as np
 import pmt
 from gnuradio import gr
 
 from .. import protocol as proto
-from .validate import BadInput, MessageError, boolean, fields_of, guarded, vector
+from .validate import BadInput, DisplayPace, MessageError, guarded, successful_result, vector
 
 
 class result_display(gr.sync_block):
@@ -28,11 +27,10 @@ class result_display(gr.sync_block):
             raise ValueError("length must be >= 1 and rate_hz > 0")
         self.field, self.length, self.fill = str(field), int(length), float(fill)
         self.one_hot = bool(one_hot)
-        self.period = 1.0 / rate_hz
+        self.pace = DisplayPace(rate_hz)
         self.bad_input = BadInput()
         self._lock = threading.Lock()
         self._shown = np.full(self.length, self.fill, dtype=np.float32)
-        self._last = 0.0
         self.message_port_register_in(pmt.intern(proto.RESULT))
         self.set_msg_handler(pmt.intern(proto.RESULT), self._handle_result)
 
@@ -41,8 +39,8 @@ class result_display(gr.sync_block):
 
     @guarded
     def _handle_result(self, msg):
-        fields = fields_of(msg, "result")
-        if boolean(fields, proto.FAILED, "result", default=False):
+        fields = successful_result(msg)
+        if fields is None:
             return
         value = fields.get(self.field)
         if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
@@ -62,10 +60,7 @@ class result_display(gr.sync_block):
             self._shown = shown
 
     def work(self, input_items, output_items):
-        wait = self._last + self.period - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)  # a display's pace: nothing downstream needs more
-        self._last = time.monotonic()
+        self.pace.wait()
         with self._lock:
             output_items[0][0] = self._shown
         return 1

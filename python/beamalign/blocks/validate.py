@@ -140,6 +140,26 @@ def vector(fields, key, what, length=None, max_length=None, complex_values=False
     return array
 
 
+def successful_result(msg):
+    """The fields of a `result` message, or None for a failed one (nothing to show)."""
+    fields = fields_of(msg, "result")
+    return None if boolean(fields, proto.FAILED, "result", default=False) else fields
+
+
+class DisplayPace:
+    """Holds a display block's work() to rate_hz: the pace of a screen, not of a radio."""
+
+    def __init__(self, rate_hz):
+        self.period = 1.0 / rate_hz
+        self._last = 0.0
+
+    def wait(self):
+        wait = self._last + self.period - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self._last = time.monotonic()
+
+
 def dwell_reading(fields):
     """(complete, power, rsrp_dbm) of an rsrp message: an incomplete dwell has no power
     to read (it is a lost one); MessageError when a field it needs is unusable."""

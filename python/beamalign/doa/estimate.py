@@ -3,6 +3,9 @@
 benches share."""
 import numpy as np
 
+from ..arrays.calibration import load_calibration
+from ..arrays.impairments import AngleDependentPhaseError
+from ..fileio import FileFormatError, sha256_of
 from ..models import registry
 from .coarray import sample_covariance
 from .subspace import music_spectrum, root_music
@@ -30,6 +33,41 @@ def load_mod_dnn(path=None):
     # Torch costs seconds to import: only a learned method's user pays for it.
     from .mod_dnn import ModDnnEstimator
     return ModDnnEstimator(registry.load("mod-dnn", path))
+
+
+def array_profile(m, k, array_seed=ARRAY_PROFILE_SEED, calibration=None):
+    """An array's angle-dependent phase errors: the table a chamber calibration file
+    measured, else the chamber-like profile drawn from array_seed."""
+    if calibration:
+        table = load_calibration(calibration, num_elements=m).angle_table
+        if table is None:
+            raise FileFormatError(f"{calibration}: no field 'angle_table' (a chamber "
+                                  "calibration file has one)")
+        if table.num_subcarriers != k:
+            raise FileFormatError(f"{calibration}: angle table has {table.num_subcarriers} "
+                                  f"subcarriers, expected {k}")
+        return table
+    return AngleDependentPhaseError.sample(m, k, rng=np.random.default_rng(array_seed))
+
+
+def array_identity(array_seed=ARRAY_PROFILE_SEED, calibration=None):
+    """What a model's sidecar says about the array it was trained for: the calibration
+    file's array id and sha256, or the simulated profile's seed."""
+    if calibration:
+        return {"id": load_calibration(calibration).array_id, "calibration": str(calibration),
+                "sha256": sha256_of(calibration)}
+    return {"id": f"sim-profile-{array_seed}", "profile_seed": array_seed}
+
+
+def check_array(model, array_id):
+    """ValueError when a learned model was trained for another array than array_id
+    ("" accepts any: the caller says the array is the model's)."""
+    trained = (getattr(model, "sidecar", None) or {}).get("training", {}).get("array", {})
+    trained_id = trained.get("id", f"sim-profile-{ARRAY_PROFILE_SEED}")
+    if array_id and array_id != trained_id:
+        raise ValueError(f"the model was trained for array {trained_id!r}, not {array_id!r} "
+                         "(train one for this array: beamalign train mod-dnn --calibration "
+                         "FILE; or pass array_id='' to use it anyway)")
 
 
 def load_model(method, path=None):

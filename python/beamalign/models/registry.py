@@ -71,6 +71,11 @@ def qssr_net_name(nt, nr):
     return "qssr-net" if (nt, nr) == (64, 16) else f"qssr-net-{nt}x{nr}"
 
 
+def qssr_net_trained(nt, nr):
+    """True when a QSSR-Net was shipped for the nt x nr link."""
+    return qssr_net_name(nt, nr) in SHIPPED
+
+
 def qssr_net_for(nt, nr):
     """The shipped QSSR-Net weight file for an nt x nr link, or the 64 x 16 one when none
     was trained for that size."""

@@ -12,9 +12,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..arrays.impairments import AngleDependentPhaseError
 from ..doa import sample_covariance, simulate_snapshots
-from ..doa.estimate import ARRAY_PROFILE_SEED
+from ..doa.estimate import ARRAY_PROFILE_SEED, array_identity, array_profile
 from ..models.doa_cnn import DoaCnn, covariance_features
 from ..models.store import save_model
 
@@ -32,12 +31,12 @@ def training_batch(rng, profile, size, num_antennas, num_subcarriers, snr_range,
 
 def train(path, num_antennas=4, num_subcarriers=16, epochs=60, steps_per_epoch=50, batch=256,
           lr=1e-3, snr_range=(0.0, 30.0), rho_range=(0.0, 1.0), profile_seed=ARRAY_PROFILE_SEED,
-          seed=0, quiet=False):
+          seed=0, quiet=False, calibration=None):
+    """Trains for one array: the profile drawn from profile_seed, or a chamber table."""
     torch.manual_seed(seed)
     torch.set_num_threads(1)
     rng = np.random.default_rng(seed)
-    profile = AngleDependentPhaseError.sample(num_antennas, num_subcarriers,
-                                              rng=np.random.default_rng(profile_seed))
+    profile = array_profile(num_antennas, num_subcarriers, profile_seed, calibration)
     net = DoaCnn(num_antennas)
     optimiser = torch.optim.Adam(net.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, epochs * steps_per_epoch)
@@ -57,12 +56,15 @@ def train(path, num_antennas=4, num_subcarriers=16, epochs=60, steps_per_epoch=5
         history.append(float(np.mean(losses)))
     training = {
         "command": f"beamalign train doa-cnn --epochs {epochs} --steps {steps_per_epoch} "
-                   f"--batch {batch} --seed {seed}",
+                   f"--batch {batch} --seed {seed}"
+                   + (f" --calibration {calibration}" if calibration else
+                      f" --array-seed {profile_seed}"),
+        "array": array_identity(profile_seed, calibration),
         "scenario": {"array": "ula", "num_antennas": num_antennas,
                      "num_subcarriers": num_subcarriers, "aoa_deg_uniform": [-60, 60],
                      "snr_db_uniform": list(snr_range), "rho_uniform": list(rho_range),
                      "impairment": "angle-dependent phase error",
-                     "profile_seed": profile_seed},
+                     "profile_seed": None if calibration else profile_seed},
         "optimiser": {"name": "adam", "lr": lr, "lr_decay": "cosine", "batch": batch,
                       "epochs": epochs, "steps_per_epoch": steps_per_epoch},
         "seed": seed, "torch": torch.__version__,

@@ -25,8 +25,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..arrays.impairments import AngleDependentPhaseError
-from ..doa.estimate import ARRAY_PROFILE_SEED
+from ..doa.estimate import ARRAY_PROFILE_SEED, array_identity, array_profile
 from ..doa.mod_dnn import ModDnnEstimator
 from ..doa.simulate import simulate_batch
 from ..doa.torch_scg import TorchScg
@@ -102,12 +101,13 @@ def train(path, num_antennas=4, num_subcarriers=16, ae_samples=200000,
           steps=800, batch=32, lr=3e-3, label_width_deg=0.2, label_weight=1.0, ae_snr_range=(30.0, 40.0),
           snr_range=(25.0, 35.0), rho_range=(0.0, 1.0), profile_seed=ARRAY_PROFILE_SEED, seed=0,
           impairment_levels=8, margin_deg=3.0, lam=0.1, huber_deg=0.5, validation=512,
-          validate_every=100, validation_snr_db=20.0, quiet=False):
+          validate_every=100, validation_snr_db=20.0, quiet=False, calibration=None):
+    """Trains for one array: the profile drawn from profile_seed, or the table a chamber
+    run measured (calibration, a calibration file with an angle table)."""
     torch.manual_seed(seed)
     torch.set_num_threads(1)
     rng = np.random.default_rng(seed)
-    profile = AngleDependentPhaseError.sample(num_antennas, num_subcarriers,
-                                              rng=np.random.default_rng(profile_seed))
+    profile = array_profile(num_antennas, num_subcarriers, profile_seed, calibration)
     net = ModDnn(num_antennas, num_subcarriers, impairment_levels=impairment_levels,
                  margin_deg=margin_deg, lam=lam)
     estimator = ModDnnEstimator(net)
@@ -170,14 +170,18 @@ def train(path, num_antennas=4, num_subcarriers=16, ae_samples=200000,
 
     training = {
         "command": f"beamalign train mod-dnn --ae-samples {ae_samples} --steps {steps} "
-                   f"--batch {batch} --seed {seed}",
+                   f"--batch {batch} --seed {seed}"
+                   + (f" --calibration {calibration}" if calibration else
+                      f" --array-seed {profile_seed}"),
+        "array": array_identity(profile_seed, calibration),
         "scenario": {"array": "ula", "num_antennas": num_antennas,
                      "num_subcarriers": num_subcarriers, "aoa_deg_uniform": [-60, 60],
                      "snr_db_uniform": {"autoencoder": list(ae_snr_range),
                                         "calibrator": list(snr_range)},
                      "rho_uniform": list(rho_range),
                      "impairment": "angle-dependent phase error",
-                     "profile_seed": profile_seed},
+                     "profile": "chamber table" if calibration else "simulated",
+                     "profile_seed": None if calibration else profile_seed},
         "autoencoder": {"fit": "least squares per subregion and subcarrier",
                         "samples": ae_samples,
                         "target": "a(theta) h_0(k) in the subregion widened by margin_deg",
