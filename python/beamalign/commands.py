@@ -386,7 +386,8 @@ def predict(opts):
         chosen, _, measurements = probe_system.algorithm1(
             test, predictor.probe_weights, predictor.scores, opts.top_k, rng, opts.bits)
         outcomes = [(u, int(c), measurements) for u, c in zip(users, chosen)]
-    print(" user  chosen  best  loss dB  measurements")
+    if not opts.quiet:
+        print(" user  chosen  best  loss dB  measurements")
     losses = []
     for user, chosen, measurements in outcomes:
         best = int(sc.best[user])

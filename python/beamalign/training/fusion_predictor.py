@@ -54,12 +54,16 @@ def evaluate(net, data, beams, snr_db, rng):
 def train_model(data, method="fusion", beams=256, snr_db=20.0, epochs=60, batch=256,
                 lr=5e-4, seed=0, quiet=True, initial=None, validation=0.1):
     """Trains on `data` (a SectorData); returns (net, validation top-1 per epoch).
-    initial: a trained net to fine-tune (few-shot) instead of a fresh one."""
+    initial: a trained net to fine-tune (few-shot) instead of a fresh one. validation 0:
+    every user trains and the last epoch is kept (a few dozen users cannot spare a
+    validation set)."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(data))
-    cut = max(1, int(round(len(data) * validation)))
+    cut = int(round(len(data) * validation))
+    if validation > 0:
+        cut = max(1, cut)
     val, train = data.subset(np.sort(order[:cut])), data.subset(np.sort(order[cut:]))
     net = initial if initial is not None else FusionPredictor(method, beams)
     discriminator = list(net.discriminator.parameters()) if hasattr(net, "discriminator") else []
@@ -105,6 +109,9 @@ def train_model(data, method="fusion", beams=256, snr_db=20.0, epochs=60, batch=
                 d_optimiser.zero_grad()
                 d_loss.backward()
                 d_optimiser.step()
+        if len(val) == 0:
+            best_state = None
+            continue
         top1 = evaluate(net, val, beams, snr_db, np.random.default_rng(val_rng_seed))["top1"]
         curve.append(top1)
         if epoch >= warmup:
@@ -112,7 +119,8 @@ def train_model(data, method="fusion", beams=256, snr_db=20.0, epochs=60, batch=
         if top1 > best_top1:
             best_top1 = top1
             best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-    net.load_state_dict(best_state)
+    if best_state is not None:
+        net.load_state_dict(best_state)
     net.eval()
     return net, curve
 
@@ -142,7 +150,7 @@ def train(path, dataset=None, seed=0, quiet=False, method="fusion", beams=256, s
         parts.append(data.subset(train_users))
         held_out[name] = len(test_users)
     merged = _concatenate(parts)
-    start = time.time()
+    start, cpu_start = time.time(), time.process_time()
     net, curve = train_model(merged, method, beams, snr_db, epochs, batch, seed=seed,
                              quiet=quiet)
     training = {
@@ -158,7 +166,9 @@ def train(path, dataset=None, seed=0, quiet=False, method="fusion", beams=256, s
         "optimiser": {"name": "adamw", "lr": 5e-4, "weight_decay": 1e-5, "batch": batch,
                       "epochs": epochs, "warmup_epochs": max(1, epochs // 15),
                       "plateau": "x0.8, 1 % rel., cooldown 2, min 1e-8"},
-        "seed": seed, "torch": torch.__version__, "cpu_seconds": round(time.time() - start, 1),
+        "seed": seed, "torch": torch.__version__,
+        "cpu_seconds": round(time.process_time() - cpu_start, 1),
+        "wall_seconds": round(time.time() - start, 1),
         "validation_top1_per_epoch": [round(a, 4) for a in curve],
     }
     return save_model(path, net.state_dict(), net.architecture(), training)

@@ -83,7 +83,7 @@ def train(path, dataset=None, seed=0, quiet=False, parameterisation="uv", probes
     site = sites.load_site(dataset_path)
     sc = probe_system.site_channels(site)
     train_users, test_users = sites.splits(site.subset(sc.users), split, seed=0)
-    start = time.time()
+    start, cpu_start = time.time(), time.process_time()
     net, curve = train_model(sc.subset(train_users), sc.subset(test_users), parameterisation,
                              probes, noise_bits, noise_width, epochs, batch, lr, seed, quiet)
     training = {
@@ -98,7 +98,9 @@ def train(path, dataset=None, seed=0, quiet=False, parameterisation="uv", probes
         "system": sc.system.describe(),
         "noise_training": {"bits": noise_bits, "width_steps": noise_width},
         "optimiser": {"name": "adam", "lr": lr, "batch": batch, "epochs": epochs},
-        "seed": seed, "torch": torch.__version__, "cpu_seconds": round(time.time() - start, 1),
+        "seed": seed, "torch": torch.__version__,
+        "cpu_seconds": round(time.process_time() - cpu_start, 1),
+        "wall_seconds": round(time.time() - start, 1),
         "held_out_top3_per_epoch": [round(a, 4) for a in curve],
     }
     return save_model(path, net.state_dict(), net.architecture(), training)
