@@ -190,3 +190,33 @@ def test_compensating_with_the_true_impairments_recovers_the_ideal_array():
     assert abs(power_db(compensated, ch) - ideal_db) < 0.5
     # The oracle on the impaired array steers with the true responses: still the optimum.
     assert channels.optimum_power(ch).mean() > 0.9
+
+
+def test_two_pass_searches_halve_the_outages_within_30_measurements():
+    from gnuradio.beamalign.align.evaluate import evaluate
+    from gnuradio.beamalign.channels import optimum_power, saleh_valenzuela
+
+    chans = saleh_valenzuela(4000, 64, 16, 3, "los", rng=11)
+    optimum = optimum_power(chans)
+    outage = {}
+    for method in ("qssr", "qssr-2pass", "qssr-net", "qssr-net-2pass", "binary-2pass"):
+        powers, _, _, count = evaluate(method, chans, 20.0, rng=np.random.default_rng(2))
+        assert count <= 30
+        outage[method] = np.mean(10 * np.log10(optimum / powers) > 10)
+    assert outage["qssr-2pass"] < 0.8 * outage["qssr"], outage
+    assert outage["qssr-net-2pass"] < 0.8 * outage["qssr-net"], outage
+
+
+def test_the_aligner_block_runs_a_two_pass_search():
+    from gnuradio.beamalign.channels import saleh_valenzuela
+    from gnuradio.beamalign.flowgraphs import alignment
+
+    tb = alignment(method="qssr-net-2pass", nt=64, nr=16, seed=4)
+    tb.start()
+    try:
+        result = tb.align(saleh_valenzuela(1, 64, 16, 3, "los", rng=5)[0], timeout=60.0)
+    finally:
+        tb.stop()
+        tb.wait()
+    assert not result["failed"] and result["measurements"] == 28
+    assert result["power_db"] > -10

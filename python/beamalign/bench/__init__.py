@@ -70,6 +70,8 @@ EXPERIMENTS = {
     "align-antennas": Experiment("align.align_antennas", "align.plot_power",
                                  help="seed 000 Fig. 7: power vs Tx antennas",
                                  plot_fixed={"x_name": "nt", "xlabel": "Tx antennas Nt"}),
+    "align-outage": Experiment("align.align_outage", "align.plot_outage",
+                               help="outage vs measurements, one- and two-pass searches"),
     "align-error": Experiment("align.align_error", "align.plot_error",
                               help="seed 000 Fig. 10: AoA estimates"),
     "align-impair": Experiment("align.align_impair", "align.plot_power",

@@ -235,6 +235,52 @@ def plot_error(report, path):
     plotting.save(fig, path)
 
 
+OUTAGE_METHODS = ("exhaustive", "binary", "binary-2pass", "qssr", "qssr-2pass", "qssr-net",
+                  "qssr-net-2pass")
+
+
+def align_outage(trials=20000, seed=0, nt=64, nr=16, paths=3, profile="los", dwell=64,
+                 snrs_db=(20.0, 30.0), methods=OUTAGE_METHODS, beam_norm="unit", model=None,
+                 progress=None):
+    """Outage (> 10 dB and > 3 dB below the known-angle optimum) against measurements per
+    alignment, one-pass searches beside their two-pass variants, on the same channels."""
+    report = Report("align-outage", {"trials": trials, "seed": seed, "nt": nt, "nr": nr,
+                                     "paths": paths, "profile": profile, "dwell": dwell,
+                                     "beam_norm": beam_norm, "snrs_db": list(snrs_db)})
+    rng = np.random.default_rng(seed)
+    chans = channels.saleh_valenzuela(trials, nt, nr, paths, profile, rng=rng)
+    for snr_db in snrs_db:
+        _power_rows(report, "snr_db", snr_db, chans, snr_db, methods, dwell, beam_norm, model,
+                    rng, progress)
+    return report
+
+
+def plot_outage(report, path):
+    fig, ax = plotting.subplots(figsize=(6, 4.2))
+    rows = report.rows
+    for snr_db in report.params["snrs_db"]:
+        points = []
+        for method in dict.fromkeys(r["method"] for r in rows if r["method"] != "known-angle"):
+            count = next(r["value"] for r in rows if r["method"] == method
+                         and r["metric"] == "measurements" and r["x"] == snr_db)
+            outage = next(r["value"] for r in rows if r["method"] == method
+                          and r["metric"] == "outage" and r["x"] == snr_db
+                          and r["threshold_db"] == 10.0)
+            points.append((count, outage, method))
+        for count, outage, method in points:
+            marker = "s" if method.endswith("2pass") else "o"
+            ax.scatter(count, 100 * max(outage, 1e-3), marker=marker)
+            ax.annotate(f"{method} ({snr_db:g} dB)", (count, 100 * max(outage, 1e-3)),
+                        fontsize=6)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("measurements per alignment")
+    ax.set_ylabel("outage: share > 10 dB below the optimum (%)")
+    ax.set_title(f"align-outage: {report.params['nt']} x {report.params['nr']}")
+    ax.grid(True, alpha=0.3)
+    plotting.save(fig, path)
+
+
 def plot_power(report, path, x_name="snr_db", xlabel="SNR (dB)"):
     fig, ax = plotting.subplots(figsize=(6, 4.2))
     power_rows = [r for r in report.rows if r["metric"] == "power_db"]
