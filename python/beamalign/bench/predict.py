@@ -37,9 +37,21 @@ def _site_split(dataset, split):
     return sc, sc.subset(train), sc.subset(test)
 
 
+def _rsrp_levels(sc):
+    """Where the site's RSRPs fall against seed 001's clamp (the transmit power's check)."""
+    rsrp = 10 * np.log10(np.maximum(sc.beam_gain, 1e-30)) + sc.system.re_power_dbm
+    best = rsrp.max(axis=1)
+    floor, ceiling = probe_system.RSRP_FLOOR_DBM, probe_system.RSRP_CEILING_DBM
+    return {"best_beam_rsrp_dbm_p1_p50_p99": [round(float(np.percentile(best, q)), 1)
+                                              for q in (1, 50, 99)],
+            "share_of_all_beams_inside_clamp": round(float(np.mean(
+                (rsrp >= floor) & (rsrp <= ceiling))), 4),
+            "share_of_best_beams_above_ceiling": round(float(np.mean(best > ceiling)), 4)}
+
+
 def _params(dataset, epochs, training_seeds, sc, train, test, **extra):
     return {"dataset": dataset, "epochs": epochs, "training_seeds": list(training_seeds),
-            "block_m": BLOCK_M,
+            "block_m": BLOCK_M, "rsrp_levels": _rsrp_levels(sc),
             "users": len(sc), "train_users": len(train), "test_users": len(test),
             "system": sc.system.describe(), "rsrp_step_db": 1.0, **extra}
 
