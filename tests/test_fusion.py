@@ -127,3 +127,16 @@ def test_the_block_predicts_with_the_fusion_model_in_a_flowgraph():
     assert all(not r["failed"] and r["measurements"] == 16 + 5 for r in results)
     assert all(len(r["position"]) == 2 and np.all(np.isfinite(r["position"])) for r in results)
     assert all(np.isfinite(r["snr_loss_db"]) for r in results)
+
+
+def test_one_subcarrier_is_the_carrier_alone():
+    site = statistical_site(radius=60.0, spacing=10.0, frequency=3.5e9, seed=2)
+    narrow = sector_system.sector_data(site, sector_system.SectorSystem(subcarriers=1))
+    assert narrow.probe_response.shape[2] == 1
+    # At the carrier the delays drop out: the same channels as the panel's plane waves.
+    sector = sector_system.sector_channels(site, 0)
+    mine = np.isin(narrow.users, sector.users)
+    probes = sector_system.codebook(4, 4)
+    expected = np.abs(sector.channels.conj() @ probes.T) ** 2
+    got = np.abs(narrow.probe_response[mine, :, 0]) ** 2
+    assert np.allclose(got, expected, rtol=1e-3, atol=1e-6)

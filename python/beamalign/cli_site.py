@@ -97,5 +97,7 @@ def add_bench_options(run):
                      help="predict-sites: one codebook (default both)")
     run.add_argument("--snr-db", type=number(float, -50.0, 100.0),
                      help="predict-sites: one SNR (default 0 and 20 dB)")
+    run.add_argument("--subcarriers", type=number(int, 1, 256),
+                     help="predict-sites: tones in the wideband RSRP sum (32; 1: narrowband)")
     run.add_argument("--methods", help="predict-sites: comma-separated networks "
                      f"(default {','.join(FUSION_METHODS[:1] + FUSION_METHODS[2:])})")

@@ -287,7 +287,7 @@ def doa(opts):
 BENCH_OPTIONS = ("trials", "seed", "samples", "dwells", "repeats", "model", "method", "grouping",
                  "turbo_trials", "nt", "nr", "paths", "profile", "nx", "nz", "m",
                  "array_seed", "calibration", "dataset", "epochs", "seeds", "split", "beams",
-                 "snr_db", "methods", "mod_dnn_model", "doa_cnn_model")
+                 "snr_db", "methods", "mod_dnn_model", "doa_cnn_model", "subcarriers")
 
 
 def run_bench(opts):

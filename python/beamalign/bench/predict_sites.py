@@ -49,9 +49,12 @@ def _rows(report, method, name, train_site, beams, split, snr_db, metrics, shots
 
 
 def predict_sites(epochs=30, seed=0, progress=None, datasets=SITES, methods=LEARNED,
-                  split=None, beams=None, snr_db=None):
+                  split=None, beams=None, snr_db=None, subcarriers=sector_system.SUBCARRIERS):
     """Tables III, IV (and VI): top-1/top-3, SNR loss and rate per site, codebook, SNR;
-    both splits, codebooks and SNRs, or the one given; methods: a tuple or "a,b"."""
+    both splits, codebooks and SNRs, or the one given; methods: a tuple or "a,b".
+    subcarriers: tones in the wideband RSRP sum (1: the carrier alone). Rows of method
+    "data" give each site's share of users whose second-best beam is within 0.5 dB of
+    the best (near ties no predictor can separate)."""
     torch.set_num_threads(1)
     splits = ("random", "block") if split is None else (split,)
     codebooks = (64, 256) if beams is None else (beams,)
@@ -61,15 +64,21 @@ def predict_sites(epochs=30, seed=0, progress=None, datasets=SITES, methods=LEAR
     if unknown:
         raise ValueError(f"unknown method(s) {', '.join(unknown)}; known: "
                          f"{', '.join(FUSION_METHODS)}")
-    loaded = load_sites(datasets)
+    system = sector_system.SectorSystem(subcarriers=subcarriers)
+    loaded = load_sites(datasets, system)
     report = Report("predict-sites", {"epochs": epochs, "seed": seed, "sites": list(datasets),
                                       "splits": list(splits), "methods": list(methods),
-                                      "system": sector_system.SectorSystem().describe(),
+                                      "system": system.describe(),
                                       "users": {n: len(d) for n, d in loaded.items()}})
     for name, data in loaded.items():
         for split in splits:
             train, test = _split(data, name, split)
             for beams in codebooks:
+                ordered = np.sort(test.fine_power[beams], axis=1)
+                near_tie = float(np.mean(10 * np.log10(ordered[:, -1] / np.maximum(
+                    ordered[:, -2], 1e-30)) < 0.5))
+                report.add("data", "snr_db", None, "near_tie", round(near_tie, 4), site=name,
+                           train_site=name, codebook=beams, split=split, shots=0.0)
                 for snr_db in snrs_db:
                     rng = np.random.default_rng(seed + 7)
                     chosen, cost = sector_system.hierarchical_choice(test, beams, snr_db, rng)

@@ -106,6 +106,8 @@ def sector_data(site, system=SectorSystem(), name=None, chunk=512):
     delta_f = BANDWIDTH_HZ / ALL_SUBCARRIERS
     tones = (np.arange(system.subcarriers) * (ALL_SUBCARRIERS // system.subcarriers)
              - ALL_SUBCARRIERS // 2) * delta_f
+    if system.subcarriers == 1:
+        tones = np.zeros(1)  # narrowband: the carrier
     probes = codebook(*PROBE_GRID, system.num_h, system.num_v, system.beamformer)
     fines = {b: codebook(*grid, system.num_h, system.num_v, system.beamformer)
              for b, grid in FINE_GRIDS.items()}
