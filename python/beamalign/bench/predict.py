@@ -125,7 +125,7 @@ def predict_epochs(dataset="munich-30ghz", epochs=200, seeds=3, seed=0, progress
     return report
 
 
-def _loss_rows(report, method, split, loss_db, measurements, **extra):
+def _loss_rows(report, method, split, loss_db, measurements, power_dbm=None, **extra):
     report.add(method, "split", split, "snr_loss_db", round(float(np.mean(loss_db)), 4),
                p50=round(float(np.percentile(loss_db, 50)), 3),
                p90=round(float(np.percentile(loss_db, 90)), 3),
@@ -134,6 +134,9 @@ def _loss_rows(report, method, split, loss_db, measurements, **extra):
     report.add(method, "split", split, "outage", round(float(np.mean(loss_db > 3.0)), 5),
                threshold_db=3.0, split=split, **extra)
     report.add(method, "split", split, "measurements", measurements, split=split, **extra)
+    if power_dbm is not None:
+        report.add(method, "split", split, "power_db", round(power_dbm, 3), split=split,
+                   unit="dBm RSRP of the chosen beam, mean over users in mW", **extra)
 
 
 def predict_rate(dataset="munich-30ghz", epochs=200, seeds=3, seed=0, progress=None):
@@ -146,16 +149,18 @@ def predict_rate(dataset="munich-30ghz", epochs=200, seeds=3, seed=0, progress=N
             symbol_s=probe_system.SYMBOL_S, slot_s=probe_system.SLOT_S,
             user_counts=list(USER_COUNTS)):
         chosen = {}
-        losses, rates = [], {u: [] for u in USER_COUNTS}
+        losses, chosen_beams, rates = [], [], {u: [] for u in USER_COUNTS}
         for seed in training_seeds:
             net, _ = train_model(train, None, "uv", epochs=epochs, seed=seed)
             rng = np.random.default_rng(20_000 + seed)
             predict = net.softmax_scores
             beams, _, cost = probe_system.algorithm1(test, probe_weights(net), predict, 5, rng)
             losses.append(probe_system.snr_loss_db(test, beams))
+            chosen_beams.append(beams)
             for users in USER_COUNTS:
                 rates[users].append(probe_system.effective_rate(test, beams, cost, users))
-        _loss_rows(report, "probe-predictor", split, np.concatenate(losses), cost)
+        _loss_rows(report, "probe-predictor", split, np.concatenate(losses), cost,
+                   _power_dbm(test, np.concatenate(chosen_beams)))
         for users in USER_COUNTS:
             _add_mean(report, "probe-predictor", "users", users, "ear", rates[users],
                       split=split)
@@ -165,7 +170,7 @@ def predict_rate(dataset="munich-30ghz", epochs=200, seeds=3, seed=0, progress=N
                                ("exhaustive", probe_system.exhaustive)):
             chosen[method], cost = search(test, rng)
             _loss_rows(report, method, split, probe_system.snr_loss_db(test, chosen[method]),
-                       cost)
+                       cost, _power_dbm(test, chosen[method]))
             for users in USER_COUNTS:
                 report.add(method, "users", users, "ear", round(
                     probe_system.effective_rate(test, chosen[method], cost, users), 4),
@@ -181,6 +186,14 @@ def predict_rate(dataset="munich-30ghz", epochs=200, seeds=3, seed=0, progress=N
                          + " ".join(f"{e:.2f}" for e in ears))
     report.add("probe-predictor", "calls", 1, "prediction_ms", round(_prediction_ms(), 4))
     return report
+
+
+def _power_dbm(test, chosen):
+    """Mean RSRP (dBm) of the chosen beams over the users (chosen may hold several seeds'
+    choices one after the other)."""
+    gains = np.tile(test.beam_gain, (len(chosen) // len(test), 1))
+    picked = gains[np.arange(len(chosen)), chosen]
+    return float(10 * np.log10(np.mean(picked)) + test.system.re_power_dbm)
 
 
 def _prediction_ms(calls=2000):
