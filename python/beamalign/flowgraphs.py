@@ -214,7 +214,7 @@ class prediction(gr.top_block):
 
     def predict_next(self, timeout=60.0):
         """Plays the next user's channel, predicts, returns (user, result)."""
-        done = self.predictor.completed + self.predictor.failed
+        done = self.predictor.completed
         user = self.channels.next_channel()
         self.predictor.to_basic_block()._post(pmt.intern(proto.START), pmt.PMT_T)
         if not self.predictor.wait_results(done + 1, timeout):

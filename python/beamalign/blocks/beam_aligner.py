@@ -4,7 +4,6 @@
 The strategy's generator is driven one measurement at a time from message handlers:
 each beam pair becomes `beam_cmd` messages, each `rsrp` message answers one pair.
 """
-import collections
 import threading
 
 import numpy as np
@@ -16,6 +15,7 @@ from ..align import make_strategy
 from ..align.probes import Alignment
 from ..arrays.calibration import load_calibration
 from .messages import beam_cmd, dict_to_pmt
+from .results import ResultHistory
 from .validate import (
     BadInput,
     MessageError,
@@ -27,10 +27,8 @@ from .validate import (
     vector,
 )
 
-HISTORY = 16  # results kept in beam_aligner.results
 
-
-class beam_aligner(gr.basic_block):
+class beam_aligner(gr.basic_block, ResultHistory):
     """Runs a beam search (exhaustive, binary, qssr) against any array source.
 
     Sends `beam_cmd`, consumes `rsrp`, publishes `result` (method, u_tx, u_rx, f, w,
@@ -92,17 +90,12 @@ class beam_aligner(gr.basic_block):
         self.dwell_timeout_s, self.max_reprobes = float(dwell_timeout_s), int(max_reprobes)
         self.autostart, self.period_s = autostart, float(period_s)
         self.verbose = verbose
-        # The latest results only: a flowgraph may align for days (`result` messages
-        # carry every one); `completed` counts them all.
-        self.results = collections.deque(maxlen=HISTORY)
-        self.completed = 0
-        self.failed = 0
+        self._init_results()
         self.started = 0
         self.reprobes = 0  # dwells probed again, over the block's life
         self.bad_input = BadInput()
         self._watchdog = Watchdog(self._dwell_timed_out)
         self._retries = 0
-        self.finished = threading.Condition()
         self._channel = None
         self._search = None
         self._lock = threading.RLock()
@@ -276,11 +269,7 @@ class beam_aligner(gr.basic_block):
                   proto.SEQUENCE: self.started, proto.MEASUREMENTS: self._measurements}
         self.message_port_pub(pmt.intern(proto.RESULT), dict_to_pmt(result))
         self.logger.warn(f"alignment {self.started} failed: {reason}")
-        with self.finished:
-            self.results.append(result)
-            self.completed += 1
-            self.failed += 1
-            self.finished.notify_all()
+        self._record(result, failed=True)
 
     def _publish(self, alignment):
         f, w = alignment.f[0], alignment.w[0]
@@ -304,10 +293,7 @@ class beam_aligner(gr.basic_block):
                              f"u_rx {alignment.u_rx[0]:+.4f}{power}, "
                              f"{alignment.measurements} measurements")
         self._feed_calibrator(alignment)
-        with self.finished:
-            self.results.append(result)
-            self.completed += 1
-            self.finished.notify_all()
+        self._record(result, failed=False)
 
     def _feed_calibrator(self, alignment):
         """Every self_calibrate_every alignments, one Alg. 2 update over them."""
@@ -354,7 +340,3 @@ class beam_aligner(gr.basic_block):
             self.strategy.set_estimates(tx.as_impairment(), rx.as_impairment())
         return tx, rx
 
-    def wait_results(self, count, timeout):
-        """Waits until `count` results are in; returns whether they arrived in time."""
-        with self.finished:
-            return self.finished.wait_for(lambda: self.completed >= count, timeout)

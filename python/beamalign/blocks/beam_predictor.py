@@ -4,7 +4,6 @@ beamalign.predict.predictor.
 
 Same protocol as beam_aligner: `beam_cmd` out, `rsrp` in, `result` out.
 """
-import collections
 import threading
 
 import numpy as np
@@ -14,6 +13,7 @@ from gnuradio import gr
 from .. import protocol as proto
 from ..predict.predictor import load_predictor
 from .messages import beam_cmd, dict_to_pmt
+from .results import ResultHistory
 from .validate import (
     BadInput,
     MessageError,
@@ -25,10 +25,8 @@ from .validate import (
     vector,
 )
 
-HISTORY = 16  # results kept in beam_predictor.results
 
-
-class beam_predictor(gr.basic_block):
+class beam_predictor(gr.basic_block, ResultHistory):
     """Transmits the learned probe beams, predicts the best codebook beam from their
     RSRPs, re-probes the top_k candidates and keeps the strongest.
 
@@ -70,11 +68,9 @@ class beam_predictor(gr.basic_block):
             raise ValueError("dwell_timeout_s must be > 0 and max_reprobes >= 0")
         self.top_k, self.autostart, self.verbose = int(top_k), autostart, verbose
         self.dwell_timeout_s, self.max_reprobes = float(dwell_timeout_s), int(max_reprobes)
-        self.results = collections.deque(maxlen=HISTORY)
-        self.completed = self.failed = 0
+        self._init_results()
         self.bad_input = BadInput()
         self._lock = threading.RLock()
-        self._cond = threading.Condition(self._lock)
         self._watchdog = Watchdog(self._dwell_timed_out)
         self._sequence = 0
         self._retries = 0
@@ -103,11 +99,6 @@ class beam_predictor(gr.basic_block):
     def stop(self):
         self._watchdog.stop()
         return True
-
-    def wait_results(self, count, timeout):
-        """Blocks until `count` predictions have ended (failed ones included)."""
-        with self._cond:
-            return self._cond.wait_for(lambda: self.completed + self.failed >= count, timeout)
 
     @guarded
     def _handle_start(self, msg):
@@ -202,7 +193,7 @@ class beam_predictor(gr.basic_block):
                   proto.PROBES_DBM: np.array(self._probe_dbm, np.float32),
                   proto.POWERS: np.array(self._powers, np.float32),
                   proto.MEASUREMENTS: len(self._plan), proto.SCORES: self._scores,
-                  proto.SEQUENCE: self.completed + self.failed + 1}
+                  proto.SEQUENCE: self.completed + 1}
         position = getattr(self.predictor, "last_position", None)
         if position is not None:
             result[proto.POSITION] = np.asarray(position, np.float32).ravel()
@@ -225,15 +216,9 @@ class beam_predictor(gr.basic_block):
         self._plan = None
         self._publish({proto.METHOD: "probe-predictor", proto.FAILED: True,
                        proto.REASON: reason,
-                       proto.SEQUENCE: self.completed + self.failed + 1}, failed=True)
+                       proto.SEQUENCE: self.completed + 1}, failed=True)
         self.logger.warn(f"prediction failed: {reason}")
 
     def _publish(self, result, failed):
-        with self._cond:
-            self.results.append(result)
-            if failed:
-                self.failed += 1
-            else:
-                self.completed += 1
-            self._cond.notify_all()
+        self._record(result, failed)
         self.message_port_pub(pmt.intern(proto.RESULT), dict_to_pmt(result))
