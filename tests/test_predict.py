@@ -135,7 +135,7 @@ def test_algorithm1_on_held_out_users_costs_13_measurements_and_little_snr():
     predictor = BeamPredictor()
     site = sites.load_site(resolve("munich-30ghz"))
     sc = probe_system.site_channels(site, predictor.system)
-    test = sc.subset(held_out_users(predictor.sidecar, site, sc))
+    test = sc.subset(held_out_users(predictor.sidecar, site, sc.users))
     rng = np.random.default_rng(0)
     chosen, top, measurements = probe_system.algorithm1(test, predictor.probe_weights,
                                                         predictor.scores, 5, rng)

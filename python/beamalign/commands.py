@@ -365,7 +365,7 @@ def predict(opts):
         return _predict_fusion(opts, predictor)
     site = sites.load_site(resolve(opts.dataset))
     sc = probe_system.site_channels(site, predictor.system)
-    held_out = held_out_users(predictor.sidecar, site, sc)
+    held_out = held_out_users(predictor.sidecar, site, sc.users)
     rng = np.random.default_rng(opts.seed)
     users = np.sort(rng.choice(held_out, size=min(opts.users, len(held_out)), replace=False))
     if opts.flowgraph:
@@ -411,10 +411,7 @@ def _predict_fusion(opts, predictor):
     name = "munich-3p5ghz" if opts.dataset == "munich-30ghz" else opts.dataset
     site = sites.load_site(resolve(name))
     data = sector_system.sector_data(site, predictor.system, name)
-    recorded = predictor.sidecar.get("training", {})
-    held = np.arange(len(data))
-    if any(d.get("sha256") == site.meta.get("sha256") for d in recorded.get("datasets", [])):
-        _, held = sites.splits(site.subset(data.users), recorded.get("split", "random"), seed=0)
+    held = held_out_users(predictor.sidecar, site, data.users)
     rng = np.random.default_rng(opts.seed)
     test = data.subset(np.sort(rng.choice(held, size=min(opts.users, len(held)),
                                           replace=False)))

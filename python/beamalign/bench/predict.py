@@ -15,11 +15,10 @@ import numpy as np
 import torch
 
 from .. import plotting
-from ..codebooks import quantize_phase
 from ..predict import probe_system, sites
 from ..predict.datasets import resolve
 from ..predict.predictor import BeamPredictor
-from ..training.probe_predictor import evaluate, probe_weights, train_model
+from ..training.probe_predictor import evaluate, train_model
 from .report import Report
 
 SPLITS = ("random", "block")
@@ -148,13 +147,12 @@ def predict_rate(dataset="munich-30ghz", epochs=200, seeds=3, seed=0, progress=N
             "predict-rate", dataset, epochs, seed, seeds, top_k=5,
             symbol_s=probe_system.SYMBOL_S, slot_s=probe_system.SLOT_S,
             user_counts=list(USER_COUNTS)):
-        chosen = {}
         losses, chosen_beams, rates = [], [], {u: [] for u in USER_COUNTS}
         for seed in training_seeds:
             net, _ = train_model(train, None, "uv", epochs=epochs, seed=seed)
-            rng = np.random.default_rng(20_000 + seed)
-            predict = net.softmax_scores
-            beams, _, cost = probe_system.algorithm1(test, probe_weights(net), predict, 5, rng)
+            beams, _, cost = probe_system.algorithm1(
+                test, net.probe_weight_array(), net.softmax_scores, 5,
+                np.random.default_rng(20_000 + seed))
             losses.append(probe_system.snr_loss_db(test, beams))
             chosen_beams.append(beams)
             for users in USER_COUNTS:
@@ -168,12 +166,12 @@ def predict_rate(dataset="munich-30ghz", epochs=200, seeds=3, seed=0, progress=N
         for method, search in (("hierarchical", probe_system.hierarchical),
                                ("binary", probe_system.binary),
                                ("exhaustive", probe_system.exhaustive)):
-            chosen[method], cost = search(test, rng)
-            _loss_rows(report, method, split, probe_system.snr_loss_db(test, chosen[method]),
-                       cost, _power_dbm(test, chosen[method]))
+            picked, cost = search(test, rng)
+            _loss_rows(report, method, split, probe_system.snr_loss_db(test, picked),
+                       cost, _power_dbm(test, picked))
             for users in USER_COUNTS:
                 report.add(method, "users", users, "ear", round(
-                    probe_system.effective_rate(test, chosen[method], cost, users), 4),
+                    probe_system.effective_rate(test, picked, cost, users), 4),
                     split=split)
         if progress:
             for method in ("probe-predictor", "hierarchical", "binary", "exhaustive"):
@@ -221,7 +219,7 @@ def predict_probes(dataset="munich-30ghz", epochs=200, seeds=3, seed=0, progress
                 for metric, value in _accuracy(net, test, 0, seed).items():
                     metrics.setdefault(metric, []).append(value)
                 beams, _, cost = probe_system.algorithm1(
-                    test, quantize_phase(probe_weights(net), 0), net.softmax_scores, 5,
+                    test, net.probe_weight_array(), net.softmax_scores, 5,
                     np.random.default_rng(40_000 + seed))
                 losses.append(probe_system.snr_loss_db(test, beams))
             for metric, values in metrics.items():

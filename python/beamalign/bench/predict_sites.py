@@ -17,7 +17,6 @@ from .. import plotting
 from ..models.choices import FUSION_METHODS
 from ..models.fusion_predictor import FusionPredictor
 from ..predict import sector_system, sites
-from ..predict.datasets import resolve
 from ..training.fusion_predictor import evaluate, load_sites, train_model
 from .report import Report
 
@@ -27,9 +26,8 @@ SNRS_DB = (0.0, 20.0)
 SHOTS = (0.01, 0.05, 0.10)
 
 
-def _split(data, name, split):
-    site = sites.load_site(resolve(name)).subset(data.users)
-    train, test = sites.splits(site, split, seed=0)
+def _split(data, split):
+    train, test = sites.splits(data.site.subset(data.users), split, seed=0)
     return data.subset(train), data.subset(test)
 
 
@@ -72,7 +70,7 @@ def predict_sites(epochs=30, seed=0, progress=None, datasets=SITES, methods=LEAR
                                       "users": {n: len(d) for n, d in loaded.items()}})
     for name, data in loaded.items():
         for split in splits:
-            train, test = _split(data, name, split)
+            train, test = _split(data, split)
             for beams in codebooks:
                 ordered = np.sort(test.fine_power[beams], axis=1)
                 near_tie = float(np.mean(10 * np.log10(ordered[:, -1] / np.maximum(
@@ -121,7 +119,7 @@ def predict_cross_site(epochs=30, seed=0, progress=None, datasets=SITES,
                                            "seed": seed, "sites": list(datasets),
                                            "codebook": beams, "shots": list(shots),
                                            "system": sector_system.SectorSystem().describe()})
-    splits = {name: _split(data, name, "random") for name, data in loaded.items()}
+    splits = {name: _split(data, "random") for name, data in loaded.items()}
     for snr_db in snrs_db:
         for method in methods:
             for source, (train, test) in splits.items():

@@ -21,12 +21,11 @@ import torch
 from torch import nn
 
 from ..fileio import FileFormatError
-from .choices import PROBE_PARAMETERISATIONS
+from .choices import PROBE_PARAMETERISATIONS, RSRP_CEILING_DBM, RSRP_FLOOR_DBM
 from .store import load_network
 
 ARCHITECTURE = "probe-predictor"
 PARAMETERISATIONS = PROBE_PARAMETERISATIONS
-RSRP_FLOOR_DBM, RSRP_CEILING_DBM = -140.0, -40.0
 
 
 def uniform_probe_grid(num_h, num_v, probes):

@@ -26,7 +26,27 @@ def _check_rsrp(rsrp, probes):
         raise ValueError("probe RSRPs hold NaN or Inf")
 
 
-class BeamPredictor:
+class _CodebookPredictor:
+    """What every predictor offers the block: probe_weights (L, N) to transmit, the
+    codebook (beams, N) it predicts over, beam_weights (what the phase shifters form),
+    scores(rsrp_dbm), and from these the counts and top_k."""
+
+    @property
+    def probes(self):
+        return len(self.probe_weights)
+
+    @property
+    def beams(self):
+        return len(self.codebook)
+
+    def top_k(self, rsrp_dbm, k):
+        """The k most likely beams, most likely first, and the scores."""
+        scores = self.scores(rsrp_dbm)
+        k = min(int(k), self.beams)
+        return np.argsort(-scores, axis=-1)[..., :k], scores
+
+
+class BeamPredictor(_CodebookPredictor):
     """A trained probe predictor, loaded from the shipped file or a path.
 
     bits: phase-shifter resolution the probes are quantised to (0: none).
@@ -47,14 +67,6 @@ class BeamPredictor:
                                             self.bits).astype(np.complex64)
         self.sidecar = self.net.sidecar
 
-    @property
-    def probes(self):
-        return len(self.probe_weights)
-
-    @property
-    def beams(self):
-        return len(self.codebook)
-
     def check_array(self, elements):
         """ValueError unless the model's codebook is for an array of `elements`."""
         if elements != self.beams:
@@ -71,25 +83,23 @@ class BeamPredictor:
         rsrp = probe_system.rsrp_map(10 ** (rsrp / 10), RSRP_STEP_DB)
         return self.net.softmax_scores(rsrp)
 
-    def top_k(self, rsrp_dbm, k):
-        """The k most likely beams, most likely first, and the scores."""
-        scores = self.scores(rsrp_dbm)
-        k = min(int(k), self.beams)
-        return np.argsort(-scores, axis=-1)[..., :k], scores
 
 
-def held_out_users(sidecar, site, sc):
-    """In-sector users a model never trained on: the held-out side of the split its
-    sidecar records when `site` is its training data set, else every user."""
-    recorded = sidecar.get("training", {}).get("dataset", {})
-    if recorded.get("sha256") != site.meta.get("sha256"):
-        return np.arange(len(sc))
-    _, test = sites.splits(site.subset(sc.users), recorded.get("split", "block"),
-                           seed=recorded.get("split_seed", 0))
+def held_out_users(sidecar, site, users):
+    """Indices into `users` (a site's users a predictor sees) that a model never trained
+    on: the held-out side of the split its sidecar records when `site` is one of its
+    training data sets, else all of them."""
+    training = sidecar.get("training", {})
+    recorded = [training["dataset"]] if "dataset" in training else training.get("datasets", [])
+    if not any(d.get("sha256") == site.meta.get("sha256") for d in recorded):
+        return np.arange(len(users))
+    split = recorded[0].get("split", training.get("split", "random"))
+    _, test = sites.splits(site.subset(users), split,
+                           seed=recorded[0].get("split_seed", training.get("split_seed", 0)))
     return test
 
 
-class FusionBeamPredictor:
+class FusionBeamPredictor(_CodebookPredictor):
     """Seed 002's predictor (or a baseline) for one sector's panel, with the interface of
     BeamPredictor: the 16 probes of the 4 x 4 codebook, scores over the fine codebook
     (64 or 256 beams) from their RSRPs, and the estimated position (m from the BS)."""
@@ -115,14 +125,6 @@ class FusionBeamPredictor:
                                                                           200.0))
         self.last_position = None
 
-    @property
-    def probes(self):
-        return len(self.probe_weights)
-
-    @property
-    def beams(self):
-        return len(self.codebook)
-
     def check_array(self, elements):
         if elements != self.codebook.shape[1]:
             raise ValueError(f"the model is for an 8 x 8 UPA per sector ({self.codebook.shape[1]} "
@@ -143,7 +145,6 @@ class FusionBeamPredictor:
         self.last_position = None if position is None else position * self.position_scale
         return scores
 
-    top_k = BeamPredictor.top_k
 
 
 def load_predictor(model, bits=0, sector=0):

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..arrays.geometry import upa_steering
 from ..codebooks import quantize_phase
+from ..models.choices import RSRP_CEILING_DBM, RSRP_FLOOR_DBM
 from . import sites
 
 TX_POWER_DBM = 30.0
@@ -35,7 +36,6 @@ SUBCARRIERS = 792  # 66 resource blocks of 12 at 120 kHz in 100 MHz
 PILOT_ELEMENTS = 127  # one SSS
 NOISE_DENSITY_DBM_HZ = -174.0
 SYMBOL_S, SLOT_S = 8.92e-6, 20e-3  # Table I: Ts, Tc
-RSRP_FLOOR_DBM, RSRP_CEILING_DBM = -140.0, -40.0
 
 
 @dataclass(frozen=True)

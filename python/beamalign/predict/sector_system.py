@@ -86,6 +86,7 @@ class SectorData:
     position: np.ndarray  # (U, 2) metres from the BS
     users: np.ndarray  # indices into the site
     system: SectorSystem
+    site: object = None  # the sites.Site the users index (None for merged sites)
 
     def __len__(self):
         return len(self.sector)
@@ -97,7 +98,7 @@ class SectorData:
         return SectorData(self.site_name, self.probe_response[index],
                           {b: p[index] for b, p in self.fine_power.items()},
                           self.sector[index], self.position[index], self.users[index],
-                          self.system)
+                          self.system, self.site)
 
 
 def sector_data(site, system=SectorSystem(), name=None, chunk=512):
@@ -138,7 +139,7 @@ def sector_data(site, system=SectorSystem(), name=None, chunk=512):
     users = np.concatenate(keep)
     return SectorData(name or site.meta.get("scene", "site"), np.concatenate(response),
                       {b: np.concatenate(p) for b, p in powers.items()}, sector[users],
-                      (site.positions[users, :2] - site.bs_position[:2]), users, system)
+                      (site.positions[users, :2] - site.bs_position[:2]), users, system, site)
 
 
 def noisy_probe_rsrp(data, snr_db, rng):

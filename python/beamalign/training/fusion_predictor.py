@@ -145,8 +145,7 @@ def train(path, dataset=None, seed=0, quiet=False, method="fusion", beams=256, s
     loaded = load_sites(names)
     parts, held_out = [], {}
     for name, data in loaded.items():
-        site = sites.load_site(resolve(name)).subset(data.users)
-        train_users, test_users = sites.splits(site, split, seed=0)
+        train_users, test_users = sites.splits(data.site.subset(data.users), split, seed=0)
         parts.append(data.subset(train_users))
         held_out[name] = len(test_users)
     merged = _concatenate(parts)

@@ -27,17 +27,13 @@ DEFAULT_DATASET = "munich-30ghz"
 
 def evaluate(net, sc, rng, bits=0, quantize_rsrp=True):
     """Held-out scores: (scores (U, N), best (U,)) with B-bit probes, 1 dB RSRPs."""
-    weights = probe_weights(net)
+    weights = net.probe_weight_array()
     rsrp = probe_system.rsrp_map(
         probe_system.measure(sc.channels, quantize_phase(weights, bits), sc.system, rng),
         1.0 if quantize_rsrp else 0.0)
     with torch.no_grad():
         scores = net(torch.as_tensor(rsrp)).numpy()
     return scores, sc.best
-
-
-def probe_weights(net):
-    return net.probe_weight_array()
 
 
 def train_model(sc_train, sc_test=None, parameterisation="uv", probes=8, noise_bits=0,
