@@ -71,13 +71,18 @@ def load_scene(name, frequency, bs_position):
     return scene
 
 
-def _outdoor(scene, x, y):
-    """True where no roof is above (x, y) at user height."""
+def _vertical_rays(x, y, height, direction):
+    """Rays from (x, y, height) straight up (direction +1) or down (-1)."""
     rt, mi = sionna_rt()
     zeros = np.zeros_like(x, dtype=np.float32)
-    up = mi.Ray3f(mi.Point3f(mi.Float(x.astype(np.float32)), mi.Float(y.astype(np.float32)),
-                             mi.Float(zeros + USER_HEIGHT)),
-                  mi.Vector3f(mi.Float(zeros), mi.Float(zeros), mi.Float(zeros + 1)))
+    return mi.Ray3f(mi.Point3f(mi.Float(x.astype(np.float32)), mi.Float(y.astype(np.float32)),
+                               mi.Float(zeros + height)),
+                    mi.Vector3f(mi.Float(zeros), mi.Float(zeros), mi.Float(zeros + direction)))
+
+
+def _outdoor(scene, x, y):
+    """True where no roof is above (x, y) at user height."""
+    up = _vertical_rays(x, y, USER_HEIGHT, 1)
     return ~np.array(scene.mi_scene.ray_test(up), dtype=bool)
 
 
@@ -88,11 +93,7 @@ def _terrain_height(scene, x, y):
     """Ground height under (x, y), NaN where a building is hit first from the sky."""
     rt, mi = sionna_rt()
     top = float(scene.mi_scene.bbox().max.z) + 10.0
-    zeros = np.zeros_like(x, dtype=np.float32)
-    down = mi.Ray3f(mi.Point3f(mi.Float(x.astype(np.float32)), mi.Float(y.astype(np.float32)),
-                               mi.Float(zeros + top)),
-                    mi.Vector3f(mi.Float(zeros), mi.Float(zeros), mi.Float(zeros - 1)))
-    hit = scene.mi_scene.ray_intersect(down)
+    hit = scene.mi_scene.ray_intersect(_vertical_rays(x, y, top, -1))
     ground = np.array(hit.shape == mi.ShapePtr(scene.objects[TERRAIN].mi_mesh), dtype=bool)
     return np.where(ground, np.array(hit.p.z, dtype=np.float64), np.nan)
 
