@@ -51,7 +51,7 @@ build: $(BUILD)/CMakeCache.txt
 
 # Python (ruff.toml) and C++ (.clang-format) style; both run before the tests.
 lint: $(STAMPS)/venv
-	$(VENV)/bin/ruff check $(ROOT)/python $(ROOT)/tests $(ROOT)/apps/beamalign
+	$(VENV)/bin/ruff check $(ROOT)/python $(ROOT)/tests $(ROOT)/tools $(ROOT)/apps/beamalign
 	clang-format --dry-run --Werror $$(git -C $(ROOT) ls-files '*.cc' '*.h')
 
 test: build lint

@@ -1,6 +1,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """pc_hbf_source -> chanest_estimator in a flowgraph: chanest messages, truth from the
 channel tag, NaN vectors skipped, and `beamalign chanest`."""
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from gnuradio import beamalign, blocks, gr
@@ -62,3 +66,44 @@ def test_cli_chanest_prints_the_nmse(capsys):
     assert main(["chanest", "--pilots", "3", "--method", "omp", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "omp with groupwise beams at 20 dB" in out and "NMSE" in out
+
+
+def test_chanest_benches_take_the_array_and_run_in_chunks(tmp_path):
+    # 30 trials = two chunks (25 + 5); 16 x 16 with m = 4 has four chains per column.
+    path = tmp_path / "arrays.json"
+    run = subprocess.run([sys.executable, "-m", "gnuradio.beamalign.cli", "bench",
+                          "chanest-arrays", "--arrays", "16x16x4,32x8x4", "--paths", "3",
+                          "--trials", "30", "--nlos-power", "0.3", "--quiet", "--json",
+                          str(path), "--png", str(tmp_path / "arrays.png")],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(path.read_text())
+    assert doc["params"]["chunk_trials"] == 25 and doc["params"]["nlos_power"] == 0.3
+    nmse = {(r["array"], r["method"], r["beam"]): r for r in doc["rows"]
+            if r["metric"] == "nmse_db"}
+    assert set(nmse) == {(a, m, b) for a in ("16x16x4", "32x8x4") for m, b in
+                         (("sc-vbi", "groupwise-eda"), ("gw-sc-vbi", "groupwise-eda"),
+                          ("sc-vbi", "random"))}
+    assert all(r["trials"] == 30 and r["x"] == 3 and r["worst_db"] >= r["median_db"]
+               for r in nmse.values())
+    # Three paths at 20 dB: every estimator recovers the channel to well below 0 dB.
+    assert all(r["value"] < -5.0 for r in nmse.values())
+    ratios = [r for r in doc["rows"] if r["metric"] == "ratio"]
+    assert len(ratios) == 2 and all(0 < r["value"] < 5 for r in ratios)
+    assert (tmp_path / "arrays.png").stat().st_size > 10_000
+
+
+def test_chanest_bench_rows_do_not_depend_on_where_chunks_ran(tmp_path):
+    docs = []
+    for engine in ([], ["--workers", "2"]):
+        path = tmp_path / f"beams{len(engine)}.json"
+        run = subprocess.run([sys.executable, "-m", "gnuradio.beamalign.cli", "bench",
+                              "chanest-paths", "--trials", "6", "--nx", "16", "--nz", "8",
+                              "--groups", "2", "--quiet", "--json", str(path), *engine],
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr
+        docs.append(json.loads(path.read_text()))
+    assert docs[0]["params"]["groups"] == 2 and docs[0]["params"]["nx"] == 16
+    nmse = lambda doc: [(r["method"], r["beam"], r["x"], r["value"], r["median_db"])  # noqa: E731
+                        for r in doc["rows"] if r["metric"] == "nmse_db"]
+    assert len(nmse(docs[0])) == 4 * 7 and nmse(docs[0]) == nmse(docs[1])

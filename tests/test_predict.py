@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Site data sets, seed 001's probe predictor and its blocks."""
+import hashlib
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -114,6 +117,22 @@ def test_ray_traced_los_users_and_resuming(tmp_path, monkeypatch):
                                                                 sight @ vertical)]
     assert len(sc) >= 5
     assert np.mean(sc.best == expected) >= 0.8, (sc.best, expected)
+
+
+def test_ray_tracing_on_two_workers_writes_the_same_file(tmp_path):
+    digests = []
+    for name, engine in (("one", []), ("two", ["--workers", "2"])):
+        out = tmp_path / f"{name}.npz"
+        run = subprocess.run([sys.executable, "-m", "gnuradio.beamalign.cli", "dataset", "rt",
+                              "--scene", "simple_street_canyon", "--freq", "30e9", "--radius",
+                              "40", "--spacing", "6", "--batch", "8", "--samples", "20000",
+                              "--map-samples", "200000", "--quiet", "--out", str(out), *engine],
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr
+        digests.append(hashlib.sha256(out.read_bytes()).hexdigest())
+        meta = json.loads(out.with_suffix(".json").read_text())
+        assert meta["engine"] == ("in-process" if not engine else "dask LocalCluster, 2 workers")
+    assert digests[0] == digests[1]
 
 
 def test_the_shipped_predictor_beats_its_uniform_start_and_checks_its_input():

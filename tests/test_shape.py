@@ -60,8 +60,9 @@ def test_function_local_imports_are_only_optional_heavy_dependencies():
     # matplotlib for figures, UHD and pyadi-iio for hardware, and the two modules that bring Torch
     # (seconds to import) to the paths that use it; each such import says why.
     # Sionna RT (mitsuba, drjit) loads its LLVM backend at import, which must be found first.
+    # Dask (distributed) only for runs spread over workers.
     allowed = {"matplotlib", "matplotlib.pyplot", "gnuradio.uhd", "adi", "..align.self_calibration",
-               ".align.self_calibration", ".mod_dnn", "mitsuba", "sionna.rt", "drjit"}
+               ".align.self_calibration", ".mod_dnn", "mitsuba", "sionna.rt", "drjit", "distributed"}
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -152,6 +153,9 @@ BAD_ARGUMENTS = [
     ["train", "qssr-net", "--epochs", "-1"], ["train", "qssr-net", "--batch", "0"],
     ["train", "mod-dnn", "--nt", "8"], ["train", "doa-cnn", "--ae-samples", "5"],
     ["train", "qssr-net", "--out", "/nonexistent/m.safetensors"], ["train", "nonsense"],
+    ["train", "qssr-net", "--nproc", "0"], ["train", "mod-dnn", "--nproc", "2"],
+    ["train", "qssr-net", "--nnodes", "2"], ["train", "qssr-net", "--master", "nohost"],
+    ["train", "qssr-net", "--nnodes", "2", "--node-rank", "2", "--master", "127.0.0.1:5"],
     # calibrate
     ["calibrate"], ["calibrate", "--online", "--chamber"],
     ["calibrate", "--online", "--snr-db", "nan"], ["calibrate", "--online", "--updates", "0"],
@@ -178,6 +182,11 @@ BAD_ARGUMENTS = [
     ["bench", "speed", "--paths", "3"], ["bench", "align-snr", "--nx", "4"],
     ["bench", "chanest-snr", "--grouping", "/nope.json"], ["bench", "nonsense"],
     ["bench", "align-snr", "--json", UNWRITABLE], ["bench", "doa-cdf", "--array-seed", "-1"],
+    ["bench", "align-snr", "--workers", "0"], ["bench", "align-snr", "--scheduler", "host:8786"],
+    ["bench", "align-snr", "--workers", "2", "--scheduler", "tcp://127.0.0.1:8786"],
+    ["bench", "speed", "--workers", "2"], ["bench", "align-snr", "--chunk-trials", "0"],
+    ["dataset", "stat", "--out", "s.npz", "--workers", "2"], ["bench", "chanest-arrays", "--arrays", "8x9"],
+    ["bench", "chanest-snr", "--nz", "6", "--m", "4"], ["bench", "chanest-snr", "--groups", "0"],
 ]
 
 

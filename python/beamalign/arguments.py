@@ -60,6 +60,15 @@ def link_address(text):
     return text
 
 
+def scheduler_address(text):
+    """A Dask scheduler: tcp://HOST:PORT."""
+    host, _, port = text.removeprefix("tcp://").rpartition(":")
+    if not text.startswith("tcp://") or not host or not port.isdigit() \
+            or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"scheduler must be tcp://HOST:PORT, got {text!r}")
+    return text
+
+
 def existing(text):
     if not os.path.isfile(text):
         raise argparse.ArgumentTypeError(f"{text}: no such file")

@@ -24,7 +24,6 @@ from .arguments import (
     number,
     output,
 )
-from .chanest.eda import DEFAULT_SRL_BOUND
 from .chanest.estimators import METHODS as CHANEST_METHODS
 from .chanest.hybrid import BEAMS
 from .doa.estimate import METHODS as DOA_METHODS
@@ -131,8 +130,9 @@ def build_parser():
     eda.add_argument("--population", type=number(int, 2, 100000), default=100)
     eda.add_argument("--generations", type=COUNT, default=60)
     eda.add_argument("--snr-db", type=SNR, default=10.0, help="SNR of the SRL")
-    eda.add_argument("--srl-bound", type=number(float, 0.0), default=DEFAULT_SRL_BOUND,
-                     help=f"largest SRL a group may have (default {DEFAULT_SRL_BOUND}; 0: none)")
+    eda.add_argument("--srl-bound", type=number(float, 0.0),
+                     help="largest SRL a group may have (default: 1.44 x an interleaved "
+                          "group's, 0.008 for 32 antennas in 4 groups; 0: none)")
 
     chanest = _command(sub, "chanest", commands.chanest,
                        "hybrid-beamforming channel estimation flowgraph; prints NMSE")

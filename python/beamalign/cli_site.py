@@ -2,7 +2,7 @@
 """Parsers of the site-specific commands (`dataset`, `predict`) and their options of
 `train` and `bench`; cli.py builds the rest."""
 from . import commands
-from .arguments import COUNT, NONNEG, POSITIVE, REAL, existing, number, output
+from .arguments import COUNT, NONNEG, POSITIVE, REAL, existing, number, output, scheduler_address
 from .models.choices import FUSION_METHODS, PROBE_PARAMETERISATIONS
 from .predict.raytrace import SCENES
 
@@ -36,6 +36,7 @@ def add_commands(sub, command):
                          help="rt: rays for the coverage map that picks the users")
     dataset.add_argument("--batch", type=number(int, 1, 100_000), default=512,
                          help="rt: receivers per trace (each saved as it finishes)")
+    add_engine_options(dataset)
 
     predict = command(sub, "predict", commands.predict,
                       "beam prediction on held-out users: chosen beam vs best beam")
@@ -59,6 +60,12 @@ def add_commands(sub, command):
 
 
 def add_train_options(train):
+    train.add_argument("--nproc", type=number(int, 1, 256),
+                       help="qssr-net: training processes on this machine (DDP, gloo)")
+    train.add_argument("--master", help="qssr-net: HOST:PORT of node 0, to train across "
+                                        "machines (with --nnodes, --node-rank)")
+    train.add_argument("--nnodes", type=number(int, 1, 1024), help="qssr-net: machines (1)")
+    train.add_argument("--node-rank", type=NONNEG, help="qssr-net: this machine's index (0)")
     train.add_argument("--calibration", type=existing,
                        help="mod-dnn, doa-cnn: train for the array a chamber calibration file "
                             "measured (its angle table)")
@@ -84,7 +91,26 @@ def add_train_options(train):
                        help="fusion-predictor: training SNR (20)")
 
 
+def add_engine_options(parser):
+    """Where a long job's chunks run (default: in this process)."""
+    parser.add_argument("--workers", type=number(int, 1, 1024),
+                        help="run the chunks on a local Dask cluster of this many processes")
+    parser.add_argument("--scheduler", type=scheduler_address,
+                        help="run the chunks on an existing Dask cluster (tcp://HOST:PORT)")
+
+
 def add_bench_options(run):
+    add_engine_options(run)
+    run.add_argument("--chunk-trials", type=number(int, 1, 10**8),
+                     help="align-*: trials per chunk (5000); part of the result, since "
+                          "each chunk draws from its own random stream")
+    run.add_argument("--groups", type=number(int, 1, 1024), help="chanest-*: antenna groups G (4)")
+    run.add_argument("--nlos-power", type=number(float, 0.0, 100.0),
+                     help="chanest-*: variance of each NLoS path's gain (0.1; LoS 1)")
+    run.add_argument("--sparsity", type=number(int, 1, 1024),
+                     help="chanest-*: expected paths K_hat (4; chanest-arrays: L)")
+    run.add_argument("--arrays", help="chanest-arrays: comma-separated NXxNZxM shapes "
+                                      "(32x8x4,16x16x4,64x8x4)")
     run.add_argument("--dataset", help="predict-*: site data set (default munich-30ghz)")
     run.add_argument("--epochs", type=COUNT, help="predict-*: training epochs (200)")
     run.add_argument("--seeds", type=number(int, 1, 100), help="predict-*: training seeds (3)")
@@ -96,7 +122,7 @@ def add_bench_options(run):
     run.add_argument("--beams", type=int, choices=(64, 256),
                      help="predict-sites: one codebook (default both)")
     run.add_argument("--snr-db", type=number(float, -50.0, 100.0),
-                     help="predict-sites: one SNR (default 0 and 20 dB)")
+                     help="predict-sites: one SNR (default 0 and 20 dB); chanest-arrays (20)")
     run.add_argument("--subcarriers", type=number(int, 1, 256),
                      help="predict-sites: tones in the wideband RSRP sum (32; 1: narrowband)")
     run.add_argument("--methods", help="predict-sites: comma-separated networks "

@@ -18,7 +18,7 @@ from .arrays.calibration import Calibration, save_calibration
 from .arrays.impairments import ElementImpairment
 from .bench.ota import emulated_ota, run_trials
 from .chanest import eda_grouping, pattern
-from .chanest.eda import save_grouping
+from .chanest.eda import default_srl_bound, save_grouping
 from .fileio import write_json_atomic
 from .flowgraphs import alignment, channel_estimation, direction_finding, prediction, rsrp_sweep
 from .hw.chamber import (
@@ -35,6 +35,7 @@ from .predict import probe_system, sector_system, sites
 from .predict.datasets import resolve
 from .predict.predictor import FusionBeamPredictor, held_out_users, load_predictor
 from .predict.raytrace import trace_site, write_stat
+from .scaleout import Engine
 
 
 def _db(power):
@@ -125,8 +126,12 @@ def train(opts):
                                     ("epochs", "steps", "batch", "ae_samples", "nt", "nr",
                                      "dataset", "probes", "num_probes", "noise_bits",
                                      "noise_width", "split", "method", "beams", "snr_db",
-                                     "calibration", "array_seed")})
-    print(f"wrote {path} and {path.with_suffix('.json')}")
+                                     "calibration", "array_seed", "nproc", "master", "nnodes",
+                                     "node_rank")})
+    if opts.node_rank:  # the weights are written by node 0 only
+        print(f"node {opts.node_rank}: training done")
+    else:
+        print(f"wrote {path} and {path.with_suffix('.json')}")
     return 0
 
 
@@ -200,7 +205,8 @@ def _calibrate_online(opts):
 
 
 def eda(opts):
-    srl_bound = opts.srl_bound if opts.srl_bound > 0 else None
+    srl_bound = default_srl_bound(opts.antennas, opts.groups, opts.snr_db) \
+        if opts.srl_bound is None else opts.srl_bound if opts.srl_bound > 0 else None
     result = eda_grouping(np.arange(opts.antennas), opts.groups, opts.population,
                           opts.generations, snr_db=opts.snr_db, srl_bound=srl_bound,
                           rng=opts.seed, progress=_bar(opts.quiet, "eda"))
@@ -287,13 +293,15 @@ def doa(opts):
 BENCH_OPTIONS = ("trials", "seed", "samples", "dwells", "repeats", "model", "method", "grouping",
                  "turbo_trials", "nt", "nr", "paths", "profile", "nx", "nz", "m",
                  "array_seed", "calibration", "dataset", "epochs", "seeds", "split", "beams",
-                 "snr_db", "methods", "mod_dnn_model", "doa_cnn_model", "subcarriers")
+                 "snr_db", "methods", "mod_dnn_model", "doa_cnn_model", "subcarriers",
+                 "chunk_trials", "groups", "nlos_power", "sparsity", "arrays")
 
 
 def run_bench(opts):
     bench.run_experiment(opts.experiment, {key: getattr(opts, key) for key in BENCH_OPTIONS},
                          json_path=opts.json, png_path=opts.png,
-                         progress=None if opts.quiet else print)
+                         progress=None if opts.quiet else print, workers=opts.workers,
+                         scheduler=opts.scheduler)
     return 0
 
 
@@ -348,11 +356,15 @@ def ota(opts):
 def dataset(opts):
     command = "beamalign " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     if opts.source == "rt":
-        path, site = trace_site(opts.out, opts.scene, opts.freq, opts.bs, opts.radius,
-                                opts.spacing, opts.max_depth, opts.samples, opts.map_samples,
-                                opts.paths, opts.batch, opts.seed, opts.quiet, command,
-                                opts.bs_height)
+        with Engine(opts.workers, opts.scheduler) as engine:
+            path, site = trace_site(opts.out, opts.scene, opts.freq, opts.bs, opts.radius,
+                                    opts.spacing, opts.max_depth, opts.samples,
+                                    opts.map_samples, opts.paths, opts.batch, opts.seed,
+                                    opts.quiet, command, opts.bs_height, engine)
     else:
+        if opts.workers is not None or opts.scheduler is not None:
+            raise ValueError("dataset stat runs in one process (it takes about a second): "
+                             "--workers and --scheduler are for dataset rt")
         path, site = write_stat(opts.out, command, radius=opts.radius, spacing=opts.spacing,
                                 frequency=opts.freq, paths=opts.paths, seed=opts.seed)
     print(f"wrote {path}: {sites.describe(site)}; {site.meta['wall_s']} s")

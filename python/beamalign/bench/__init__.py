@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable, Optional
 
+from ..scaleout import Engine, chunk_store_for
+
 
 def _resolve(name, **fixed):
     """A function of this package named "module.function", with fixed arguments bound.
@@ -100,6 +102,9 @@ EXPERIMENTS = {
     "chanest-paths-alg": Experiment("chanest.chanest_algorithms", "chanest.plot",
                                     help="seed 004 Fig. 11: estimators vs paths",
                                     fixed={"x_name": "paths"}),
+    "chanest-arrays": Experiment("chanest.chanest_arrays", "chanest.plot_arrays",
+                                 help="GW-SC-VBI vs SC-VBI, group-wise vs random beams, per "
+                                      "array shape (ours)"),
     "predict-topk": Experiment("predict.predict_topk", "predict.plot_topk",
                                help="seed 001 Fig. 3: top-K of every probe design, quantised"),
     "predict-epochs": Experiment("predict.predict_epochs", "predict.plot_curves",
@@ -124,9 +129,12 @@ EXPERIMENTS = {
 }
 
 
-def run_experiment(name, options, json_path=None, png_path=None, progress=None):
+def run_experiment(name, options, json_path=None, png_path=None, progress=None, workers=None,
+                   scheduler=None):
     """Runs EXPERIMENTS[name] with the options it takes (those not None), writes the JSON
-    and the figure; returns the report."""
+    and the figure; returns the report. A bench that splits its work into chunks runs
+    them in this process, on `workers` local Dask workers or on the Dask cluster at
+    `scheduler`; its completed chunks are kept beside the JSON until the JSON is written."""
     experiment = EXPERIMENTS[name]
     accepted = experiment.accepts()
     given = {key: value for key, value in options.items()
@@ -136,10 +144,17 @@ def run_experiment(name, options, json_path=None, png_path=None, progress=None):
                     if value is not None and key not in accepted and key != "seed")
     if unused:
         raise ValueError(f"bench {name} does not take --{', --'.join(u.replace('_', '-') for u in unused)}")
-    report = experiment.run(progress=progress, **given)
-    if experiment.summary:
-        experiment.summary(report, print)
-    report.write(json_path)
+    if "engine" not in accepted and (workers is not None or scheduler is not None):
+        raise ValueError(f"bench {name} runs in one process: it does not take --workers or "
+                         "--scheduler")
+    with Engine(workers, scheduler, chunk_store_for(json_path), progress is not None) as engine:
+        if "engine" in accepted:
+            given["engine"] = engine
+        report = experiment.run(progress=progress, **given)
+        if experiment.summary:
+            experiment.summary(report, print)
+        report.write(json_path)
+        engine.discard_chunks()
     if png_path and experiment.plot:
         experiment.plot(report, png_path)
     return report

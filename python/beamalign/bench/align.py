@@ -12,6 +12,7 @@ from ..align.evaluate import evaluate, evaluate_strategy, mean_power_db
 from ..align.self_calibration import impaired_channels, residual_phase_rms, self_calibrate
 from ..align.strategies import CompensatedQSSRNet
 from ..arrays.impairments import ElementImpairment
+from ..scaleout import Engine, spawn_streams, trial_slices
 from .report import Report
 
 SNRS_DB = (0, 5, 10, 15, 20, 25, 30)
@@ -33,13 +34,64 @@ def _outage_rows(report, method, x_name, x, powers, optimum, **extra):
     return shares
 
 
-def _power_rows(report, x_name, x, chans, snr_db, methods, dwell, beam_norm, model, rng, progress):
-    optimum = channels.optimum_power(chans)
+# Trials per chunk of work (scaleout): small enough that 2 workers share a 20000-trial
+# bench evenly, large enough that the strategies' batched kernels stay efficient. The
+# chunking is part of the result (each chunk has its own random stream).
+CHUNK_TRIALS = 5000
+
+
+def _align_chunk(task):
+    """One slice of trials on its own random stream: the channels of each Tx size, then
+    every method at every point on them. Returns {(x, name): array or (array, count)}."""
+    stream, count, points, nr, paths, profile, methods, dwell, beam_norm, model = task
+    rng = np.random.default_rng(stream)
+    drawn = {}
+    out = {}
+    for x, nt, snr_db in points:
+        if nt not in drawn:  # every SNR point of one array sees the same channels
+            drawn[nt] = channels.saleh_valenzuela(count, nt, nr, paths, profile, rng=rng)
+        chans = drawn[nt]
+        out[(x, "optimum")] = channels.optimum_power(chans)
+        strongest = np.argmax(np.abs(chans.gains), axis=1)
+        out[(x, "u_true")] = chans.u_rx[np.arange(count), strongest]
+        for method in methods:
+            powers, _, u_rx, measurements = evaluate(method, chans, snr_db, dwell, beam_norm,
+                                                     model, rng)
+            out[(x, method)] = (powers, u_rx, measurements)
+    return out
+
+
+def _monte_carlo(engine, experiment, params, trials, seed, points, nr, paths, profile, methods,
+                 dwell, beam_norm, model, chunk_trials):
+    """Runs the trials in chunks (in this process or on Dask workers, per `engine`) and
+    joins them in chunk order: {(x, name): concatenated arrays, measurement count}."""
+    engine = engine or Engine()
+    params["chunk_trials"] = chunk_trials
+    slices = trial_slices(trials, chunk_trials)
+    streams = spawn_streams(seed, len(slices))
+    tasks = [(stream, count, points, nr, paths, profile, methods, dwell, beam_norm,
+              None if model is None else str(model))
+             for stream, (_, count) in zip(streams, slices)]
+    parts = engine.map(_align_chunk, tasks, job=[experiment, params],
+                       desc=experiment)
+    joined = {}
+    for key in parts[0]:
+        if isinstance(parts[0][key], tuple):
+            joined[key] = (np.concatenate([p[key][0] for p in parts]),
+                           np.concatenate([p[key][1] for p in parts]), parts[0][key][2])
+        else:
+            joined[key] = np.concatenate([p[key] for p in parts])
+    params["engine"] = engine.describe()
+    return joined
+
+
+def _power_rows(report, x_name, x, outcomes, methods, progress):
+    optimum = outcomes[(x, "optimum")]
     oracle_db, oracle_ci = mean_power_db(optimum)
     report.add("known-angle", x_name, x, "power_db", round(oracle_db, 3), ci95_db=round(oracle_ci, 3))
     report.add("known-angle", x_name, x, "measurements", 0)
     for method in methods:
-        powers, _, _, count = evaluate(method, chans, snr_db, dwell, beam_norm, model, rng)
+        powers, _, count = outcomes[(x, method)]
         power_db, ci = mean_power_db(powers)
         report.add(method, x_name, x, "power_db", round(power_db, 3), ci95_db=round(ci, 3))
         report.add(method, x_name, x, "measurements", count)
@@ -54,17 +106,17 @@ def _power_rows(report, x_name, x, chans, snr_db, methods, dwell, beam_norm, mod
 
 def align_snr(trials=200000, seed=0, nt=64, nr=16, paths=3, profile="los", dwell=64,
               snrs_db=SNRS_DB, methods=METHODS, beam_norm="unit", model=None, progress=None,
-              experiment="align-snr"):
+              experiment="align-snr", engine=None, chunk_trials=CHUNK_TRIALS):
     """Fig. 6 (and, with profile "nlos", paths 8, Fig. 8): power vs SNR."""
     report = Report(experiment, {"trials": trials, "seed": seed, "nt": nt, "nr": nr,
                                  "paths": paths, "profile": profile, "dwell": dwell,
                                  "beam_norm": beam_norm, "snrs_db": list(snrs_db),
                                  "model": str(model or "shipped qssr_net.safetensors")})
-    rng = np.random.default_rng(seed)
-    chans = channels.saleh_valenzuela(trials, nt, nr, paths, profile, rng=rng)
+    outcomes = _monte_carlo(engine, experiment, report.params, trials, seed,
+                            [(snr, nt, snr) for snr in snrs_db], nr, paths, profile, methods,
+                            dwell, beam_norm, model, chunk_trials)
     for snr in snrs_db:
-        _power_rows(report, "snr_db", snr, chans, snr, methods, dwell, beam_norm, model, rng,
-                    progress)
+        _power_rows(report, "snr_db", snr, outcomes, methods, progress)
     return report
 
 
@@ -75,33 +127,34 @@ def align_nlos(trials=200000, seed=0, paths=8, profile="nlos", **kwargs):
 
 
 def align_antennas(trials=50000, seed=0, nts=(16, 32, 64, 128), nr=16, snr_db=25.0, paths=3,
-                   dwell=64, methods=METHODS, beam_norm="unit", model=None, progress=None):
+                   dwell=64, methods=METHODS, beam_norm="unit", model=None, progress=None,
+                   engine=None, chunk_trials=CHUNK_TRIALS):
     """Fig. 7: power vs the number of Tx antennas at 25 dB (QSSR-Net trained for 64 x 16)."""
     report = Report("align-antennas", {"trials": trials, "seed": seed, "nts": list(nts),
                                        "nr": nr, "snr_db": snr_db, "paths": paths,
                                        "dwell": dwell, "beam_norm": beam_norm,
                                        "model": str(model or "shipped qssr_net.safetensors")})
-    rng = np.random.default_rng(seed)
+    outcomes = _monte_carlo(engine, "align-antennas", report.params, trials, seed,
+                            [(nt, nt, snr_db) for nt in nts], nr, paths, "los", methods, dwell,
+                            beam_norm, model, chunk_trials)
     for nt in nts:
-        chans = channels.saleh_valenzuela(trials, nt, nr, paths, "los", rng=rng)
-        _power_rows(report, "nt", nt, chans, snr_db, methods, dwell, beam_norm, model, rng,
-                    progress)
+        _power_rows(report, "nt", nt, outcomes, methods, progress)
     return report
 
 
 def align_error(trials=2000, seed=0, nt=64, nr=16, snr_db=25.0, paths=3, dwell=64,
                 methods=("binary", "qssr", "qssr-net"), beam_norm="unit", model=None,
-                progress=None):
+                progress=None, engine=None, chunk_trials=CHUNK_TRIALS):
     """Fig. 10: true vs estimated AoA of the strongest path, per method."""
     report = Report("align-error", {"trials": trials, "seed": seed, "nt": nt, "nr": nr,
                                     "snr_db": snr_db, "paths": paths, "dwell": dwell})
-    rng = np.random.default_rng(seed)
-    chans = channels.saleh_valenzuela(trials, nt, nr, paths, "los", rng=rng)
-    strongest = np.argmax(np.abs(chans.gains), axis=1)
-    u_true = chans.u_rx[np.arange(trials), strongest]
+    outcomes = _monte_carlo(engine, "align-error", report.params, trials, seed,
+                            [(snr_db, nt, snr_db)], nr, paths, "los", methods, dwell, beam_norm,
+                            model, chunk_trials)
+    u_true = outcomes[(snr_db, "u_true")]
     report.scatter = {"u_true": u_true}
     for method in methods:
-        _, _, u_rx, _ = evaluate(method, chans, snr_db, dwell, beam_norm, model, rng)
+        u_rx = outcomes[(snr_db, method)][1]
         error = np.abs((u_rx - u_true + 1) % 2 - 1)  # distance on the period-2 circle
         deg = np.abs(np.degrees(np.arcsin(np.clip(u_rx, -1, 1))) - np.degrees(np.arcsin(u_true)))
         report.scatter[method] = u_rx
@@ -241,17 +294,17 @@ OUTAGE_METHODS = ("exhaustive", "binary", "binary-2pass", "qssr", "qssr-2pass", 
 
 def align_outage(trials=20000, seed=0, nt=64, nr=16, paths=3, profile="los", dwell=64,
                  snrs_db=(20.0, 30.0), methods=OUTAGE_METHODS, beam_norm="unit", model=None,
-                 progress=None):
+                 progress=None, engine=None, chunk_trials=CHUNK_TRIALS):
     """Outage (> 10 dB and > 3 dB below the known-angle optimum) against measurements per
     alignment, one-pass searches beside their two-pass variants, on the same channels."""
     report = Report("align-outage", {"trials": trials, "seed": seed, "nt": nt, "nr": nr,
                                      "paths": paths, "profile": profile, "dwell": dwell,
                                      "beam_norm": beam_norm, "snrs_db": list(snrs_db)})
-    rng = np.random.default_rng(seed)
-    chans = channels.saleh_valenzuela(trials, nt, nr, paths, profile, rng=rng)
+    outcomes = _monte_carlo(engine, "align-outage", report.params, trials, seed,
+                            [(snr, nt, snr) for snr in snrs_db], nr, paths, profile, methods,
+                            dwell, beam_norm, model, chunk_trials)
     for snr_db in snrs_db:
-        _power_rows(report, "snr_db", snr_db, chans, snr_db, methods, dwell, beam_norm, model,
-                    rng, progress)
+        _power_rows(report, "snr_db", snr_db, outcomes, methods, progress)
     return report
 
 

@@ -16,11 +16,19 @@ from ..fileio import FileFormatError, read_json, write_json_atomic
 from .beams import srl
 from .estimators import column_groups_from
 
-# Largest SRL a group may have (at 10 dB). Unconstrained, min-max ISL packs each group
-# into adjacent columns (SRL ~0.012), whose 8-column aperture cannot split nearby paths;
-# 0.008 makes each group span most of the array (seed 004 Fig. 6) and measurably helps
-# SC-VBI and GW-SC-VBI (bench chanest-beams).
-DEFAULT_SRL_BOUND = 0.008
+# Largest SRL a group may have, relative to the finest a group of its size can have (an
+# interleaved group, every G-th column). Unconstrained, min-max ISL packs each group into
+# adjacent columns, whose short aperture cannot split nearby paths; for 32 columns in 4
+# groups at 10 dB the bound 0.008 (1.44 x the interleaved group's 0.0056; adjacent
+# columns: 0.022) makes each group span most of the array (seed 004 Fig. 6) and
+# measurably helps SC-VBI and GW-SC-VBI (bench chanest-beams). A fixed 0.008 cannot be
+# met by 16 columns in 4 groups (interleaved: 0.014), so the slack carries over instead.
+SRL_SLACK = 1.44
+
+
+def default_srl_bound(num_antennas, num_groups, snr_db=10.0):
+    """SRL_SLACK x the SRL of an interleaved group: always feasible, 0.008 for 32 / 4."""
+    return SRL_SLACK * srl(np.arange(0, num_antennas, num_groups), snr_db)
 
 
 def group_isl(positions):

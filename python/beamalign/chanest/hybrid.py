@@ -124,13 +124,19 @@ class MultipathChannel:
         return self.gains @ array.response(self.u_h, self.u_v)
 
 
-def observe(array, w, h, snr_db, rng=None):
-    """y = W^H (h + n), n ~ CN(0, sigma^2 I), per-antenna SNR = mean |h_n|^2 / sigma^2;
-    returns (y, sigma^2)."""
+def noisy_channel(h, snr_db, rng=None):
+    """h + n, n ~ CN(0, sigma^2 I), per-antenna SNR = mean |h_n|^2 / sigma^2; returns
+    (h + n, sigma^2). Every analog combiner sees the same h + n."""
     rng = np.random.default_rng(rng)
     sigma2 = np.mean(np.abs(h) ** 2) / 10 ** (snr_db / 10)
     noise = np.sqrt(sigma2 / 2) * (rng.standard_normal(h.shape) + 1j * rng.standard_normal(h.shape))
-    return w.conj().T @ (h + noise), sigma2
+    return h + noise, sigma2
+
+
+def observe(array, w, h, snr_db, rng=None):
+    """y = W^H (h + n) (noisy_channel); returns (y, sigma^2)."""
+    noisy, sigma2 = noisy_channel(h, snr_db, rng)
+    return w.conj().T @ noisy, sigma2
 
 
 def nmse_db(estimate, truth):

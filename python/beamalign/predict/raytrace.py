@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from .._version import __version__
 from ..fileio import FileFormatError
+from ..scaleout import Engine
 from .sites import PATH_FIELDS, Site, keep_strongest, save_site
 from .statistical import statistical_site
 
@@ -185,16 +186,37 @@ def trace_batch(scene, positions, max_depth, samples, paths, seed):
     return dict(zip(PATH_FIELDS, kept))
 
 
+# Scenes loaded in this process, by (name, frequency, BS position): a worker tracing
+# several batches of one site loads its scene once.
+_LOADED = {}
+
+
+def _scene(name, frequency, bs_position):
+    key = (name, frequency, tuple(bs_position))
+    if key not in _LOADED:
+        _LOADED.clear()  # one site at a time: scenes hold their meshes in memory
+        _LOADED[key] = load_scene(name, frequency, bs_position)
+    return _LOADED[key]
+
+
+def _trace_task(task):
+    """One batch of receivers, wherever it runs (this process or a Dask worker)."""
+    scene_name, frequency, bs_position, positions, max_depth, samples, paths, seed = task
+    return trace_batch(_scene(scene_name, frequency, bs_position), positions, max_depth,
+                       samples, paths, seed)
+
+
 def _plan_key(settings):
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def trace_site(out, scene_name, frequency, bs_position=None, radius=200.0, spacing=2.5,
                max_depth=3, samples=100_000, map_samples=1_000_000, paths=8, batch=512,
-               seed=0, quiet=False, command="", bs_height=None):
+               seed=0, quiet=False, command="", bs_height=None, engine=None):
     """Traces a scene's user grid into out (.npz + sidecar); resumes a stopped run.
     bs_height (instead of bs_position): a mast that high at the outdoor point nearest
-    the scene's origin."""
+    the scene's origin. engine (scaleout.Engine): where the batches are traced (default
+    here); each batch has its own solver seed, so the file does not depend on it."""
     out = Path(out).with_suffix(".npz")
     if bs_height is not None:
         bs_position = outdoor_mast(scene_name, frequency, bs_height, radius, spacing, seed=seed)
@@ -206,7 +228,7 @@ def trace_site(out, scene_name, frequency, bs_position=None, radius=200.0, spaci
     parts = out.with_name(out.stem + f".parts-{_plan_key(settings)}")
     parts.mkdir(parents=True, exist_ok=True)
     start = time.time()
-    scene = load_scene(scene_name, frequency, bs_position)
+    scene = _scene(scene_name, frequency, bs_position)
     grid_file = parts / "grid.npy"
     if grid_file.exists():
         users = np.load(grid_file, allow_pickle=False)
@@ -220,14 +242,19 @@ def trace_site(out, scene_name, frequency, bs_position=None, radius=200.0, spaci
     done = {int(Path(p).stem.split("-")[1]) for p in glob.glob(str(parts / "batch-*.npz"))}
     bar = tqdm(total=len(users), desc=f"trace {scene_name}", unit="user", disable=quiet,
                initial=sum(len(pos) for b, pos in batches if b in done))
-    for index, positions in batches:
-        if index in done:
-            continue
-        traced = trace_batch(scene, positions, max_depth, samples, paths, seed + index)
+    todo = [(index, positions) for index, positions in batches if index not in done]
+
+    def save_batch(i, traced):
+        index, positions = todo[i]
         tmp = parts / f".batch-{index:05d}.tmp.npz"
         np.savez(tmp, positions=positions, **traced)
         os.replace(tmp, parts / f"batch-{index:05d}.npz")
         bar.update(len(positions))
+
+    tasks = [(scene_name, frequency, bs_position, positions, max_depth, samples, paths,
+              seed + index) for index, positions in todo]
+    (engine or Engine()).map(_trace_task, tasks, desc=f"trace {scene_name}",
+                             on_result=save_batch)
     bar.close()
     pieces = []
     for index, _ in batches:
@@ -250,7 +277,8 @@ def trace_site(out, scene_name, frequency, bs_position=None, radius=200.0, spaci
                        "refraction": True, "diffraction": False, "batch": batch,
                        "deterministic": True,
                        "antennas": "single isotropic, V polarised, both ends"},
-            "seed": seed, "wall_s": round(time.time() - start, 1), "command": command}
+            "seed": seed, "wall_s": round(time.time() - start, 1), "command": command,
+            "engine": (engine or Engine()).describe()}
     path = save_site(out, site, meta)
     for leftover in parts.iterdir():
         leftover.unlink()

@@ -7,6 +7,7 @@ name to its loop and to how the command's options (--epochs, --steps, --batch, .
 onto the loop's own arguments.
 """
 import importlib
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -65,15 +66,25 @@ def default_output(name, nt=64, nr=16):
     return Path.cwd() / file
 
 
-def run_training(name, out=None, seed=0, quiet=False, nt=None, nr=None, **options):
-    """Trains NAME with the options it takes (those not None); returns the weight path."""
+def run_training(name, out=None, seed=0, quiet=False, nt=None, nr=None, nproc=None,
+                 master=None, nnodes=None, node_rank=None, **options):
+    """Trains NAME with the options it takes (those not None); returns the weight path.
+    nproc / master / nnodes / node_rank spread it over processes and machines (DDP)."""
     trainer = TRAINERS[name]
     options.update(nt=nt, nr=nr)
     unused = sorted(key for key, value in options.items()
                     if value is not None and key not in trainer.options)
+    parallel = {"nproc": nproc, "master": master, "nnodes": nnodes, "node_rank": node_rank}
+    if "world" not in inspect.signature(trainer.train).parameters:
+        unused += sorted(key for key, value in parallel.items() if value is not None)
     if unused:
         raise ValueError(f"train {name} does not take --{', --'.join(u.replace('_', '-') for u in unused)}")
     arguments = {trainer.options[key]: value for key, value in options.items()
                  if value is not None}
     path = out or default_output(name, nt or 64, nr or 16)
-    return trainer.train(path, seed=seed, quiet=quiet, **arguments)
+    if all(value is None for value in parallel.values()):
+        return trainer.train(path, seed=seed, quiet=quiet, **arguments)
+    # Imported on use, as the loops are: it brings Torch.
+    ddp = importlib.import_module(f"{__package__}.ddp")
+    return ddp.launch(trainer.train, path, nproc or 1, master, nnodes or 1, node_rank or 0,
+                      seed=seed, quiet=quiet, **arguments)

@@ -20,6 +20,7 @@ from ..align.measure import complex_noise, drive
 from ..align.strategies import QSSR, single_antenna
 from ..models.qssr_net import QSSRNet
 from ..models.store import save_model
+from .ddp import World
 from .record import training_record
 
 
@@ -85,34 +86,74 @@ def achieved_power(chans, u_tx, u_rx):
                      * torch.einsum("bln,bn->bl", a_t.conj(), f), dim=1).abs() ** 2
 
 
+class Alignment(torch.nn.Module):
+    """One differentiable alignment of a batch as a module, so DDP can wrap it."""
+
+    def __init__(self, net, strategy, dwell):
+        super().__init__()
+        self.net = net
+        self.strategy = strategy
+        self.dwell = dwell
+
+    def forward(self, chans, snr_db, rng):
+        return forward(self.net, self.strategy, chans, snr_db, self.dwell, rng)
+
+
+# Held-out channels every run is scored on, whatever its --seed: 2000 links at 20 dB.
+VALIDATION_SEED = 20260
+VALIDATION_LINKS = 2000
+VALIDATION_SNR_DB = 20.0
+
+
+def validation_power_db(net, nt, nr, paths, dwell):
+    """Mean achieved power (dB) of the network's alignments on the held-out channels."""
+    rng = np.random.default_rng(VALIDATION_SEED)
+    chans = channels.saleh_valenzuela(VALIDATION_LINKS, nt, nr, paths, "los", rng=rng)
+    with torch.no_grad():
+        u_tx, u_rx = forward(net, QSSR(nt, nr), chans, np.full(len(chans), VALIDATION_SNR_DB),
+                             dwell, rng)
+        return float(10 * np.log10(achieved_power(chans, u_tx, u_rx).mean().item()))
+
+
 def train(path, nt=64, nr=16, paths=3, epochs=150, steps_per_epoch=50, batch=100,
-          lr=1e-3, dwell=64, snr_range=(5.0, 30.0), seed=0, quiet=False):
+          lr=1e-3, dwell=64, snr_range=(5.0, 30.0), seed=0, quiet=False, world=World()):
+    """Trains QSSR-Net; with a World of several processes, as DDP (see training.ddp)."""
     torch.manual_seed(seed)
     torch.set_num_threads(1)
-    rng = np.random.default_rng(seed)
+    rng = world.rng(seed)
+    steps = world.local_steps(steps_per_epoch)
     net = QSSRNet()
-    strategy = QSSR(nt, nr)
+    model = world.wrap(Alignment(net, QSSR(nt, nr), dwell))
     optimiser = torch.optim.Adam(net.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.StepLR(optimiser, step_size=10, gamma=0.95)
     start = time.time()
     history = []
-    bar = tqdm(range(epochs), desc="qssr-net", disable=quiet)
+    bar = tqdm(range(epochs), desc="qssr-net", disable=quiet or not world.leader)
     for epoch in bar:
         losses = []
-        for _ in range(steps_per_epoch):
+        for _ in range(steps):
             chans = channels.saleh_valenzuela(batch, nt, nr, paths, "los", rng=rng)
             snr = rng.uniform(*snr_range, size=batch)
-            u_tx, u_rx = forward(net, strategy, chans, snr, dwell, rng)
+            u_tx, u_rx = model(chans, snr, rng)
             loss = -achieved_power(chans, u_tx, u_rx).mean()
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
             losses.append(-loss.item())
         schedule.step()
-        history.append(float(np.mean(losses)))
+        history.append(world.mean(np.mean(losses)))
         bar.set_postfix(power_db=f"{10 * np.log10(history[-1]):.2f}")
+    if not world.leader:
+        return path
     training = training_record(
         "qssr-net", nt, nr, paths, epochs, steps_per_epoch, batch, lr, dwell, snr_range, seed,
         time.time() - start,
-        train_power_db_per_epoch=[round(10 * np.log10(p), 3) for p in history])
+        train_power_db_per_epoch=[round(10 * np.log10(p), 3) for p in history],
+        validation={"power_db": round(validation_power_db(net, nt, nr, paths, dwell), 3),
+                    "links": VALIDATION_LINKS, "snr_db": VALIDATION_SNR_DB,
+                    "seed": VALIDATION_SEED},
+        parallel=world.record(batch, steps_per_epoch))
+    if world.distributed:
+        training["command"] += f" --nproc {world.size // world.nnodes}" + (
+            f" --nnodes {world.nnodes}" if world.nnodes > 1 else "")
     return save_model(path, net.state_dict(), net.architecture(), training)

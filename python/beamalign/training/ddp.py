@@ -1,0 +1,126 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Data-parallel training on CPUs: torch DistributedDataParallel over the gloo backend.
+
+`beamalign train NAME --nproc N` starts N processes on this machine (as torchrun
+would); with `--master HOST:PORT --nnodes M --node-rank R` the same command run on M
+machines joins them into one world of M x N processes. Every process draws its own
+examples from its own random stream (spawned from --seed) and takes --batch of them
+per step; DDP averages the gradients, so a step sees a global batch of W x --batch and
+an epoch has --steps / W steps: the same examples per epoch as one process, in W times
+fewer optimiser steps. (Splitting --batch over the processes instead kept the step
+count, and the per-step cost of the alignment descent, which is mostly Python, did not
+shrink with the batch: two processes were slower than one.)
+"""
+import datetime
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+# How long processes wait for each other to join (seconds): other machines may start
+# their command a little later.
+JOIN_TIMEOUT_S = 300
+
+
+@dataclass(frozen=True)
+class World:
+    """This process's place among the training processes."""
+    rank: int = 0
+    size: int = 1
+    nnodes: int = 1
+
+    @property
+    def distributed(self):
+        return self.size > 1
+
+    @property
+    def leader(self):
+        """Rank 0: the one that reports progress and writes the weights."""
+        return self.rank == 0
+
+    def rng(self, seed):
+        """This process's example stream: the one-process stream when alone."""
+        if not self.distributed:
+            return np.random.default_rng(seed)
+        return np.random.default_rng(np.random.SeedSequence(seed).spawn(self.size)[self.rank])
+
+    def local_steps(self, steps):
+        """Optimiser steps per epoch for each process: the examples per epoch of one."""
+        return max(1, -(-steps // self.size))
+
+    def mean(self, value):
+        """The mean of a number over all processes (the value itself when alone)."""
+        if not self.distributed:
+            return float(value)
+        total = torch.tensor([float(value)], dtype=torch.float64)
+        dist.all_reduce(total)
+        return float(total.item()) / self.size
+
+    def wrap(self, module):
+        """The module as DDP (its parameters broadcast from rank 0), or itself when alone."""
+        if not self.distributed:
+            return module
+        return torch.nn.parallel.DistributedDataParallel(module)
+
+    def record(self, batch, steps):
+        return {"world_size": self.size, "nnodes": self.nnodes,
+                "global_batch": batch * self.size, "batch_per_process": batch,
+                "steps_per_epoch": self.local_steps(steps),
+                "backend": "gloo" if self.distributed else None}
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def parse_master(text):
+    host, _, port = (text or "").rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"--master must be HOST:PORT, got {text!r}")
+    return host, int(port)
+
+
+def _process(local_rank, train, path, nproc, master, nnodes, node_rank, arguments):
+    host, port = master
+    rank = node_rank * nproc + local_rank
+    size = nnodes * nproc
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://{host}:{port}", rank=rank,
+                            world_size=size,
+                            timeout=datetime.timedelta(seconds=JOIN_TIMEOUT_S))
+    try:
+        train(path, world=World(rank, size, nnodes), **arguments)
+    finally:
+        dist.destroy_process_group()
+
+
+def launch(train, path, nproc=1, master=None, nnodes=1, node_rank=0, **arguments):
+    """train(path, world=..., **arguments) in nproc processes on this node; returns path."""
+    if nnodes > 1 and master is None:
+        raise ValueError("--nnodes above 1 needs --master HOST:PORT (node 0's address)")
+    if not 0 <= node_rank < nnodes:
+        raise ValueError(f"--node-rank {node_rank} is outside [0, {nnodes - 1}]")
+    where = parse_master(master) if master else ("127.0.0.1", _free_port())
+    if nproc * nnodes == 1:
+        return train(path, world=World(), **arguments)
+    # gloo's own threads and Torch's: one core per process.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    try:
+        mp.start_processes(_process, args=(train, path, nproc, where, nnodes, node_rank,
+                                           arguments),
+                           nprocs=nproc, join=True, start_method="spawn")
+    except mp.ProcessRaisedException as err:
+        # The child's traceback, reduced to its last line: what went wrong.
+        raise RuntimeError(f"training process failed: {str(err).strip().splitlines()[-1]}") \
+            from None
+    except mp.ProcessExitedException as err:
+        raise RuntimeError(f"training process {err.error_index} exited with status "
+                           f"{err.exit_code}") from None
+    return Path(path)
