@@ -13,12 +13,15 @@ from gnuradio.beamalign.chanest import (
     MultipathChannel,
     PartiallyConnectedArray,
     angle_grid,
+    column_groups_from,
     contiguous_groups,
+    eda_grouping,
     load_grouping,
     nmse_db,
     observe,
     sc_vbi_reference,
 )
+from gnuradio.beamalign.chanest.eda import default_srl_bound
 from gnuradio.beamalign.fileio import FileFormatError
 
 SMALL = PartiallyConnectedArray(nx=8, nz=4, m=2)
@@ -140,7 +143,7 @@ def test_vbi_estimators_beat_omp_on_the_default_array():
     assert errors["omp"] > errors["gw-sc-vbi"] + 5.0
 
 
-def test_gw_sc_vbi_threads_do_not_change_the_estimate():
+def test_gw_sc_vbi_deprecated_threads_do_not_change_the_estimate():
     array, beams, groups, trials = default_trials(2)
     one = ChannelEstimator(array, beams, "gw-sc-vbi", column_groups=groups, threads=1)
     two = ChannelEstimator(array, beams, "gw-sc-vbi", column_groups=groups, threads=2)
@@ -204,3 +207,26 @@ def test_grouping_file_round_trip_and_corrupt_files(tmp_path):
     path.write_text("{not json")
     with pytest.raises(FileFormatError, match="not valid JSON"):
         load_grouping(path, 32)
+
+
+def test_gw_sc_vbi_cancels_leakage_between_groups_on_a_square_array():
+    # 16 x 16, four chains per column, six paths with NLoS power 0.3: a strong path leaks
+    # into the other groups' narrow beams. Without successive group cancellation the
+    # group-wise median was 8 dB worse than SC-VBI's (EDA grouping, bench chanest-arrays);
+    # with it, within 1.5 dB.
+    array = PartiallyConnectedArray(16, 16, 4)
+    grouping = eda_grouping(np.arange(16), 4, srl_bound=default_srl_bound(16, 4), rng=0)
+    groups = column_groups_from([g.tolist() for g in grouping.groups], 16)
+    beams = array.groupwise_beams(groups, 4)
+    w = array.combiner(beams)
+    rng = np.random.default_rng(3)
+    sc = ChannelEstimator(array, beams, "sc-vbi", sparsity=6)
+    gw = ChannelEstimator(array, beams, "gw-sc-vbi", column_groups=groups, sparsity=6)
+    errors = {"sc": [], "gw": []}
+    for _ in range(24):
+        h = MultipathChannel.draw(array, 6, nlos_power=0.3, rng=rng).vector(array)
+        y, sigma2 = observe(array, w, h, 20.0, rng)
+        errors["sc"].append(nmse_db(sc.estimate(y, sigma2).h, h))
+        errors["gw"].append(nmse_db(gw.estimate(y, sigma2).h, h))
+    assert np.median(errors["sc"]) < -18.0
+    assert np.median(errors["gw"]) < np.median(errors["sc"]) + 1.5, errors

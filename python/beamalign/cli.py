@@ -145,7 +145,7 @@ def build_parser():
     chanest.add_argument("--snr-db", type=SNR, default=20.0)
     chanest.add_argument("--paths", type=number(int, 1, 64), default=4)
     chanest.add_argument("--threads", type=number(int, 1, 256), default=1,
-                         help="GW-SC-VBI group threads")
+                         help="deprecated, no effect (GW-SC-VBI's groups now run in turn)")
     chanest.add_argument("--element-pattern", choices=("isotropic", "3gpp"), default="isotropic")
 
     doa = _command(sub, "doa", commands.doa, "SRS direction finding on the simulated receiver")

@@ -387,7 +387,8 @@ Returns:
         py::arg("phi") = py::none(),
         R"doc(
 GW-SC-VBI (seed 004 Sec. V-C): SC-VBI per group (its RF chains, its sub-interval's grid
-atoms; groups on `threads` threads), then a joint SC-VBI over the union of the group
+atoms; strongest group first, each group's paths cancelled from the later groups'
+samples; `threads` is deprecated and has no effect), then a joint SC-VBI over the union of the group
 supports at their refined directions, plus the `candidates` grid atoms best matched to
 the group estimates' residual. The estimate's u_h/u_v are that union.
 )doc");

@@ -100,7 +100,7 @@ class chanest_estimator(gr.sync_block):
         nx, nz, m, beam, num_groups, grouping, seed: as the source (same beams)
         oversample: initial grid points per element and dimension
         sparsity: expected significant paths K_hat
-        threads: worker threads for gw-sc-vbi's group stage
+        threads: deprecated, no effect (gw-sc-vbi's groups run in turn)
         verbose: log each estimate (NMSE when known, paths, time)
     """
 

@@ -65,7 +65,8 @@ class ChannelEstimator:
     """Estimates h from one pilot through the analog combiner of `chain_weights`.
 
     sparsity is K_hat (expected significant paths); gw-sc-vbi needs the column groups
-    the group-wise beams were designed with. threads only affects gw-sc-vbi's group stage.
+    the group-wise beams were designed with. threads is deprecated and has no effect (gw-sc-vbi's
+    groups run in turn, each cancelled from the next: docs/algorithms.md).
     """
 
     def __init__(self, array, chain_weights, method="gw-sc-vbi", column_groups=None,

@@ -75,13 +75,14 @@ turbo_vbi(const hybrid_sensing& sensing,
 
 /*!
  * \brief GW-SC-VBI (seed 004 Sec. V-C): SC-VBI per group on the group's RF chains and
- * the grid atoms of its vertical sub-interval (groups in parallel threads), then a
+ * the grid atoms of its vertical sub-interval, strongest group first, each group's paths
+ * cancelled from the samples of the groups after it; then a
  * joint SC-VBI on all chains over the union of the group supports at their refined
  * directions (the robust stage, which repairs leakage between sub-intervals).
  *
  * \param group_chains RF chains of each group
  * \param group_atoms grid atoms (indices into u_h/u_v) of each group's sub-interval
- * \param threads worker threads for the group stage (1: run groups in turn)
+ * \param threads deprecated, no effect: successive cancellation runs the groups in turn
  * \param candidates grid atoms best matched to the residual of the group estimates that
  *        join the union (paths the groups missed)
  * \param phi sensing columns of the whole grid, as for sc_vbi
