@@ -79,3 +79,16 @@ def test_doa_cdf_reports_rmse_and_80th_percentile_per_method():
     errors = report.params["abs_errors_deg"]["scg"]
     assert len(errors) == 30 and errors == sorted(errors)
     assert np.percentile(errors, 80) == pytest.approx(p80["scg"], abs=1e-3)
+
+
+def test_doa_benches_give_the_same_rows_on_two_workers():
+    from gnuradio.beamalign.bench.doa import doa_cdf
+    from gnuradio.beamalign.scaleout import Engine
+
+    here = doa_cdf(trials=150, seed=2, snr_db=20.0)  # chunks of 100 + 50
+    with Engine(workers=2) as engine:
+        spread = doa_cdf(trials=150, seed=2, snr_db=20.0, engine=engine)
+    assert here.params["chunk_trials"] == 100 and len(here.params["abs_errors_deg"]["scg"]) == 150
+    assert spread.params["engine"] == "dask LocalCluster, 2 workers"
+    assert here.rows == spread.rows
+    assert here.params["abs_errors_deg"] == spread.params["abs_errors_deg"]

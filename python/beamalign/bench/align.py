@@ -181,43 +181,58 @@ def _impairment_params(trials, seed, nt, nr, paths, dwell, sigma_d, sigma_p, upd
             "calibrator": "SelfCalibrator defaults (window 2048, trim 0.2, angles refined)"}
 
 
+def _impair_chunk(task):
+    """One SNR point of align-impair on its own stream: every method on the impaired
+    channels, the bound, and a self-calibration run. Returns [(method, powers, extra)]
+    and the calibrated estimates."""
+    (stream, snr, trials, nt, nr, paths, dwell, tx_true, rx_true, seed, updates,
+     batch) = task
+    rng = np.random.default_rng(stream)
+    impaired, ideal = _impaired_pair(trials, nt, nr, paths, tx_true, rx_true, seed + 1)
+    rows = [("known-angle", channels.optimum_power(impaired), {})]
+    for method in ("exhaustive", "binary", "qssr", "qssr-net"):
+        rows.append((method, evaluate(method, impaired, snr, dwell, rng=rng)[0], {}))
+    rows.append(("qssr-net-ideal", evaluate("qssr-net", ideal, snr, dwell, rng=rng)[0], {}))
+    bound = CompensatedQSSRNet(nt, nr, tx_estimate=tx_true, rx_estimate=rx_true)
+    rows.append(("qssr-net-impair", evaluate_strategy(bound, impaired, snr, dwell, rng)[0],
+                 {"calibration": "true"}))
+    strategy, calibrator, _ = self_calibrate(nt, nr, snr, updates, batch, paths, tx_true,
+                                             rx_true, dwell, rng)
+    rows.append(("qssr-net-impair", evaluate_strategy(strategy, impaired, snr, dwell, rng)[0],
+                 {"calibration": "self"}))
+    return rows, calibrator.estimates()
+
+
 def align_impair(trials=20000, seed=0, nt=64, nr=16, snrs_db=SNRS_DB, paths=3, dwell=64,
-                 sigma_d=0.05, sigma_p=0.1 * np.pi, updates=300, batch=64, progress=None):
+                 sigma_d=0.05, sigma_p=0.1 * np.pi, updates=300, batch=64, progress=None,
+                 engine=None):
     """Fig. 11: power vs SNR on impaired arrays. qssr-net-impair is calibrated online at
     each SNR (calibration="self"); the same network compensated with the true errors
-    (calibration="true") bounds what any calibration can give."""
+    (calibration="true") bounds what any calibration can give. Each SNR point is a chunk
+    of work (scaleout) with its own random stream."""
     report = Report("align-impair", _impairment_params(trials, seed, nt, nr, paths, dwell,
                                                        sigma_d, sigma_p, updates, batch))
     rng = np.random.default_rng(seed)
     tx_true = ElementImpairment.sample(nt, sigma_d, sigma_p, rng)
     rx_true = ElementImpairment.sample(nr, sigma_d, sigma_p, rng)
-    impaired, ideal = _impaired_pair(trials, nt, nr, paths, tx_true, rx_true, seed + 1)
-
-    optimum = channels.optimum_power(impaired)
-
-    def row(method, snr, powers, **extra):
-        power_db, ci = mean_power_db(powers)
-        report.add(method, "snr_db", snr, "power_db", round(power_db, 3), ci95_db=round(ci, 3),
-                   **extra)
-        if method not in ("known-angle", "qssr-net-ideal"):  # ideal: other channels
-            _outage_rows(report, method, "snr_db", snr, powers, optimum, **extra)
-        if progress:
-            label = method + (f" ({extra['calibration']})" if "calibration" in extra else "")
-            progress(f"snr_db {snr:5g}  {label:28s} {power_db:7.2f} dB (+-{ci:.3f})")
-
-    for snr in snrs_db:
-        row("known-angle", snr, channels.optimum_power(impaired))
-        for method in ("exhaustive", "binary", "qssr", "qssr-net"):
-            row(method, snr, evaluate(method, impaired, snr, dwell, rng=rng)[0])
-        row("qssr-net-ideal", snr, evaluate("qssr-net", ideal, snr, dwell, rng=rng)[0])
-        bound = CompensatedQSSRNet(nt, nr, tx_estimate=tx_true, rx_estimate=rx_true)
-        row("qssr-net-impair", snr, evaluate_strategy(bound, impaired, snr, dwell, rng)[0],
-            calibration="true")
-        strategy, calibrator, _ = self_calibrate(nt, nr, snr, updates, batch, paths, tx_true,
-                                                 rx_true, dwell, rng)
-        row("qssr-net-impair", snr, evaluate_strategy(strategy, impaired, snr, dwell, rng)[0],
-            calibration="self")
-        tx_est, rx_est = calibrator.estimates()
+    streams = spawn_streams(seed, len(snrs_db))
+    tasks = [(stream, snr, trials, nt, nr, paths, dwell, tx_true, rx_true, seed, updates, batch)
+             for stream, snr in zip(streams, snrs_db)]
+    parts = (engine or Engine()).map(_impair_chunk, tasks, job=["align-impair", report.params,
+                                                                list(snrs_db)],
+                                     desc="align-impair")
+    report.params["engine"] = (engine or Engine()).describe()
+    for snr, (rows, (tx_est, rx_est)) in zip(snrs_db, parts):
+        optimum = rows[0][1]
+        for method, powers, extra in rows:
+            power_db, ci = mean_power_db(powers)
+            report.add(method, "snr_db", snr, "power_db", round(power_db, 3),
+                       ci95_db=round(ci, 3), **extra)
+            if method not in ("known-angle", "qssr-net-ideal"):  # ideal: other channels
+                _outage_rows(report, method, "snr_db", snr, powers, optimum, **extra)
+            if progress:
+                label = method + (f" ({extra['calibration']})" if extra else "")
+                progress(f"snr_db {snr:5g}  {label:28s} {power_db:7.2f} dB (+-{ci:.3f})")
         for side, estimate, truth in (("tx", tx_est, tx_true), ("rx", rx_est, rx_true)):
             residual = {label: np.degrees(residual_phase_rms(compared, truth)) for label, compared
                         in (("self", estimate), ("none", ElementImpairment.ideal(truth.num_elements)))}

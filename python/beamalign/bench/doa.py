@@ -26,6 +26,7 @@ from ..doa.estimate import (
     load_mod_dnn,
     load_model,
 )
+from ..scaleout import Engine, spawn_streams, trial_slices
 from .report import Report
 
 ANGLES_DEG = (-45.0, -15.0, 15.0, 45.0)
@@ -179,23 +180,81 @@ def _array_params(seed, array_seed, calibration):
     return {"array_seed": seed + ARRAY_PROFILE_SEED if array_seed is None else array_seed}
 
 
+# Trials per chunk of work (scaleout); each chunk has its own random stream.
+CHUNK_TRIALS = 100
+
+# Networks loaded in this process, by weight files: a worker loads them once.
+_LOADED = {}
+
+
+def _models_in_process(paths):
+    key = tuple(sorted(paths.items()))
+    if key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[key] = {method: load_model(method, paths.get(method))
+                        for method in LEARNED_METHODS}
+    return _LOADED[key]
+
+
+def _doa_chunk(task):
+    """count trials at one point: AoAs uniform in [-60, 60] deg, every method on the same
+    snapshots; returns (AoAs, {method: errors in deg})."""
+    stream, count, m, k, snr_db, impairment, paths = task
+    rng = np.random.default_rng(stream)
+    spectrum = CoarraySpectrum(m)
+    models = _models_in_process(paths)
+    thetas = rng.uniform(-60, 60, count)
+    errors = {method: [] for method in DOA_METHODS}
+    for theta in thetas:
+        h = simulate_snapshots(rng, theta, m, k, snr_db, impairment)
+        for method, estimate in _estimates(spectrum, h, models).items():
+            errors[method].append(estimate - theta)
+    return thetas, errors
+
+
+def _doa_points(engine, report, points, trials, seed, m, k, paths):
+    """points: [(x, snr_db, impairment)]; each point's trials in chunks (on `engine`),
+    joined in chunk order: {x: (AoAs, {method: errors})}."""
+    slices = trial_slices(trials, CHUNK_TRIALS)
+    streams = spawn_streams(seed, len(points) * len(slices))
+    tasks = [(streams[p * len(slices) + c], count, m, k, snr_db, impairment, paths)
+             for p, (_, snr_db, impairment) in enumerate(points)
+             for c, (_, count) in enumerate(slices)]
+    parts = (engine or Engine()).map(_doa_chunk, tasks, job=[report.experiment, report.params],
+                                     desc=report.experiment)
+    report.params["chunk_trials"] = CHUNK_TRIALS
+    report.params["engine"] = (engine or Engine()).describe()
+    joined = {}
+    for p, (x, _, _) in enumerate(points):
+        chunks = parts[p * len(slices):(p + 1) * len(slices)]
+        joined[x] = (np.concatenate([c[0] for c in chunks]),
+                     {method: [e for c in chunks for e in c[1][method]]
+                      for method in DOA_METHODS})
+    return joined
+
+
+def _weights(models, mod_dnn_model, doa_cnn_model, report):
+    """The weight file of each learned method (None: shipped), recorded in the report."""
+    paths = {method: (models or {}).get(method) for method in LEARNED_METHODS}
+    paths.update({k: v for k, v in (("mod-dnn", mod_dnn_model), ("cnn", doa_cnn_model)) if v})
+    paths = {method: None if path is None else str(path) for method, path in paths.items()}
+    _load_models({m: p for m, p in paths.items() if p}, report=report)  # checks, records
+    return paths
+
+
 def doa_snr(trials=500, seed=0, m=4, k=16, rho=1.0, snrs_db=(0, 5, 10, 15, 20, 25, 30),
             progress=None, models=None,
-            array_seed=None, calibration=None, mod_dnn_model=None, doa_cnn_model=None):
+            array_seed=None, calibration=None, mod_dnn_model=None, doa_cnn_model=None,
+            engine=None):
     """RMSE vs SNR with the impairment at weight rho (seed 003 Fig. 4), AoA in [-60, 60]."""
     report = Report("doa-snr", {**_array_params(seed, array_seed, calibration), "trials": trials, "seed": seed, "m": m, "k": k, "rho": rho,
                                 "aoa_deg": [-60, 60]})
-    rng = np.random.default_rng(seed)
-    spectrum = CoarraySpectrum(m)
-    models = _load_models(models, mod_dnn_model, doa_cnn_model, report)
+    paths = _weights(models, mod_dnn_model, doa_cnn_model, report)
     impairment = _profile(seed, m, k, array_seed, calibration).with_rho(rho)
+    joined = _doa_points(engine, report, [(snr, snr, impairment) for snr in snrs_db], trials,
+                         seed, m, k, paths)
     for snr in snrs_db:
-        errors = {method: [] for method in DOA_METHODS}
-        thetas = rng.uniform(-60, 60, trials)
-        for theta in thetas:
-            for method, estimate in _estimates(spectrum, simulate_snapshots(rng, theta, m, k, snr,
-                                                                     impairment), models).items():
-                errors[method].append(estimate - theta)
+        thetas, errors = joined[snr]
         _rmse_rows(report, "snr_db", snr, errors, progress)
         bound = float(np.sqrt(np.mean([crb_deg(t, m, k, snr) ** 2 for t in thetas])))
         report.add("crb", "snr_db", snr, "rmse_deg", round(bound, 5))
@@ -204,39 +263,31 @@ def doa_snr(trials=500, seed=0, m=4, k=16, rho=1.0, snrs_db=(0, 5, 10, 15, 20, 2
 
 def doa_impairment(trials=500, seed=0, m=4, k=16, snr_db=20.0, rhos=(0.0, 0.25, 0.5, 0.75, 1.0),
                    progress=None, models=None,
-                   array_seed=None, calibration=None, mod_dnn_model=None, doa_cnn_model=None):
+                   array_seed=None, calibration=None, mod_dnn_model=None, doa_cnn_model=None,
+                   engine=None):
     """RMSE vs the impairment weight rho at 20 dB (seed 003 Fig. 4g)."""
     report = Report("doa-impairment", {**_array_params(seed, array_seed, calibration), "trials": trials, "seed": seed, "m": m, "k": k,
                                        "snr_db": snr_db})
-    rng = np.random.default_rng(seed)
-    spectrum = CoarraySpectrum(m)
-    models = _load_models(models, mod_dnn_model, doa_cnn_model, report)
+    paths = _weights(models, mod_dnn_model, doa_cnn_model, report)
     profile = _profile(seed, m, k, array_seed, calibration)
+    joined = _doa_points(engine, report, [(rho, snr_db, profile.with_rho(rho)) for rho in rhos],
+                         trials, seed, m, k, paths)
     for rho in rhos:
-        errors = {method: [] for method in DOA_METHODS}
-        for theta in rng.uniform(-60, 60, trials):
-            h = simulate_snapshots(rng, theta, m, k, snr_db, profile.with_rho(rho))
-            for method, estimate in _estimates(spectrum, h, models).items():
-                errors[method].append(estimate - theta)
-        _rmse_rows(report, "rho", rho, errors, progress)
+        _rmse_rows(report, "rho", rho, joined[rho][1], progress)
     return report
 
 
 def doa_cdf(trials=500, seed=0, m=4, k=16, snr_db=20.0, rho=1.0, progress=None, models=None,
-            array_seed=None, calibration=None, mod_dnn_model=None, doa_cnn_model=None):
+            array_seed=None, calibration=None, mod_dnn_model=None, doa_cnn_model=None,
+            engine=None):
     """Absolute-error CDF of each method at one SNR and impairment weight (seed 003
     Fig. 5b): RMSE and 80th percentile rows; the sorted errors go into params."""
     report = Report("doa-cdf", {**_array_params(seed, array_seed, calibration), "trials": trials, "seed": seed, "m": m, "k": k,
                                 "snr_db": snr_db, "rho": rho, "aoa_deg": [-60, 60]})
-    rng = np.random.default_rng(seed)
-    spectrum = CoarraySpectrum(m)
-    models = _load_models(models, mod_dnn_model, doa_cnn_model, report)
+    paths = _weights(models, mod_dnn_model, doa_cnn_model, report)
     impairment = _profile(seed, m, k, array_seed, calibration).with_rho(rho)
-    errors = {method: [] for method in DOA_METHODS}
-    for theta in rng.uniform(-60, 60, trials):
-        h = simulate_snapshots(rng, theta, m, k, snr_db, impairment)
-        for method, estimate in _estimates(spectrum, h, models).items():
-            errors[method].append(estimate - theta)
+    errors = _doa_points(engine, report, [(snr_db, snr_db, impairment)], trials, seed, m, k,
+                         paths)[snr_db][1]
     _rmse_rows(report, "snr_db", snr_db, errors, progress)
     report.params["abs_errors_deg"] = {method: np.round(np.sort(np.abs(err)), 4).tolist()
                                        for method, err in errors.items()}
