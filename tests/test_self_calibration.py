@@ -137,3 +137,19 @@ def test_calibrate_online_writes_loadable_files(tmp_path, capsys):
     rx = load_calibration(f"{prefix}.rx.json", num_elements=16, side="rx")
     assert np.all(np.isfinite(tx.phase_rad)) and np.all(np.isfinite(rx.position_wl))
     assert "online" in tx.source_run
+
+
+def test_calibration_epochs_bench_runs_each_snr_as_a_chunk():
+    from gnuradio.beamalign.bench.align import calibration_epochs
+
+    report = calibration_epochs(trials=200, updates=10, batch=16, snrs_db=(20, 30), every=5)
+    curves = {}
+    for row in report.rows:
+        if row["metric"] == "power_db":
+            curves.setdefault(row["snr_db"], []).append((row["x"], row["value"]))
+    # Evaluated after update 1 and every 5 updates, per SNR.
+    assert [u for u, _ in curves[20]] == [1, 5, 10] and [u for u, _ in curves[30]] == [1, 5, 10]
+    settled = {r["x"]: r["value"] for r in report.rows if r["metric"] == "converged_epoch"}
+    assert set(settled) == {20, 30} and all(v in (1, 5, 10) for v in settled.values())
+    assert all(-10.0 < p < 0.5 for curve in curves.values() for _, p in curve)
+    assert report.params["engine"] == "in-process"

@@ -245,29 +245,43 @@ def align_impair(trials=20000, seed=0, nt=64, nr=16, snrs_db=SNRS_DB, paths=3, d
     return report
 
 
+def _epochs_chunk(task):
+    """One SNR point of calibration-epochs on its own stream: the power curve over the
+    calibration updates."""
+    (stream, snr, trials, nt, nr, paths, dwell, tx_true, rx_true, seed, updates, batch,
+     every) = task
+    rng = np.random.default_rng(stream)
+    impaired, _ = _impaired_pair(trials, nt, nr, paths, tx_true, rx_true, seed + 1)
+    _, _, curve = self_calibrate(nt, nr, snr, updates, batch, paths, tx_true, rx_true, dwell,
+                                 rng, every, impaired)
+    return curve
+
+
 def calibration_epochs(trials=4000, seed=0, nt=64, nr=16, snrs_db=(10, 20, 30), paths=3,
                        dwell=64, sigma_d=0.05, sigma_p=0.1 * np.pi, updates=300, batch=64,
-                       every=20, progress=None):
+                       every=20, progress=None, engine=None):
     """Fig. 12: power of qssr-net-impair vs calibration updates ("epoch" rows), and the
-    first update after which power stays within 0.2 dB of its final value."""
+    first update after which power stays within 0.2 dB of its final value. Each SNR point
+    is a chunk of work with its own stream."""
     report = Report("calibration-epochs", dict(
         _impairment_params(trials, seed, nt, nr, paths, dwell, sigma_d, sigma_p, updates, batch),
         snrs_db=list(snrs_db), evaluate_every=every))
     rng = np.random.default_rng(seed)
     tx_true = ElementImpairment.sample(nt, sigma_d, sigma_p, rng)
     rx_true = ElementImpairment.sample(nr, sigma_d, sigma_p, rng)
-    impaired, _ = _impaired_pair(trials, nt, nr, paths, tx_true, rx_true, seed + 1)
-    def show(update, step, power_db, snr):
-        progress(f"snr {snr:4g} dB  update {update:4d}  loss {step.loss_after:.5f}  "
-                 f"power {power_db:.3f} dB")
-
-    for snr in snrs_db:
-        _, _, curve = self_calibrate(
-            nt, nr, snr, updates, batch, paths, tx_true, rx_true, dwell, rng, every, impaired,
-            on_evaluate=(lambda u, st, p, snr=snr: show(u, st, p, snr)) if progress else None)
+    streams = spawn_streams(seed, len(snrs_db))
+    tasks = [(stream, snr, trials, nt, nr, paths, dwell, tx_true, rx_true, seed, updates, batch,
+              every) for stream, snr in zip(streams, snrs_db)]
+    curves = (engine or Engine()).map(_epochs_chunk, tasks,
+                                      job=["calibration-epochs", report.params],
+                                      desc="calibration-epochs")
+    report.params["engine"] = (engine or Engine()).describe()
+    for snr, curve in zip(snrs_db, curves):
         for update, power_db in curve:
             report.add("qssr-net-impair", "epoch", update, "power_db", round(power_db, 3),
                        snr_db=snr)
+            if progress:
+                progress(f"snr {snr:4g} dB  update {update:4d}  power {power_db:.3f} dB")
         final = curve[-1][1]
         settled = next(u for i, (u, _) in enumerate(curve)
                        if all(abs(p - final) <= 0.2 for _, p in curve[i:]))

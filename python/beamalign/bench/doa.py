@@ -32,33 +32,51 @@ from .report import Report
 ANGLES_DEG = (-45.0, -15.0, 15.0, 45.0)
 
 
+SPECTRUM_METHODS = ("dbf", "scg", "mod-dnn")
+
+
+def _spectrum_chunk(task):
+    """All trials at one true angle on its own stream: each method's half-power
+    beamwidths and errors, and the first trial's spectra."""
+    stream, theta, trials, m, k, snr_db = task
+    rng = np.random.default_rng(stream)
+    spectrum = CoarraySpectrum(m)
+    mod_dnn = _models_in_process({})["mod-dnn"]
+    widths = {method: [] for method in SPECTRUM_METHODS}
+    errors = {method: [] for method in SPECTRUM_METHODS}
+    example = None
+    for trial in range(trials):
+        h = simulate_snapshots(rng, theta, m, k, snr_db)
+        eta = spectrum.dbf(sample_covariance(h))
+        out = spectrum.scg(eta)
+        angle, calibrated = estimate_doa("mod-dnn", spectrum, h, mod_dnn)
+        for method, spec, estimate in (("dbf", eta, None), ("scg", out, None),
+                                       ("mod-dnn", calibrated, angle)):
+            widths[method].append(half_power_beamwidth(spec, DEFAULT_GRID_DEG))
+            estimate = spectrum.estimate_deg(spec) if estimate is None else estimate
+            errors[method].append(estimate - theta)
+        if trial == 0:
+            example = (eta, out, calibrated)
+    return widths, errors, example
+
+
 def doa_spectrum(trials=200, seed=0, m=4, k=16, snr_db=20.0, angles_deg=ANGLES_DEG,
-                 progress=None):
+                 progress=None, engine=None):
     """Fig. 1c-like: half-power beamwidth and peak error of coarray DBF, SCG and MoD-DNN
-    (ideal array: rho = 0)."""
+    (ideal array: rho = 0). Each angle is a chunk of work with its own stream."""
     report = Report("doa-spectrum", {"trials": trials, "seed": seed, "m": m, "k": k,
                                      "snr_db": snr_db, "impairments": None})
-    rng = np.random.default_rng(seed)
-    spectrum = CoarraySpectrum(m)
-    mod_dnn = load_mod_dnn()
+    streams = spawn_streams(seed, len(angles_deg))
+    tasks = [(stream, theta, trials, m, k, snr_db)
+             for stream, theta in zip(streams, angles_deg)]
+    parts = (engine or Engine()).map(_spectrum_chunk, tasks,
+                                     job=["doa-spectrum", report.params, list(angles_deg)],
+                                     desc="doa-spectrum")
+    report.params["engine"] = (engine or Engine()).describe()
     report.examples = {}
-    methods = ("dbf", "scg", "mod-dnn")
-    for theta in angles_deg:
-        widths = {method: [] for method in methods}
-        errors = {method: [] for method in methods}
-        for trial in range(trials):
-            h = simulate_snapshots(rng, theta, m, k, snr_db)
-            eta = spectrum.dbf(sample_covariance(h))
-            out = spectrum.scg(eta)
-            angle, calibrated = estimate_doa("mod-dnn", spectrum, h, mod_dnn)
-            for method, spec, estimate in (("dbf", eta, None), ("scg", out, None),
-                                           ("mod-dnn", calibrated, angle)):
-                widths[method].append(half_power_beamwidth(spec, DEFAULT_GRID_DEG))
-                estimate = spectrum.estimate_deg(spec) if estimate is None else estimate
-                errors[method].append(estimate - theta)
-            if trial == 0:
-                report.examples[theta] = (eta, out, calibrated)
-        for method in methods:
+    for theta, (widths, errors, example) in zip(angles_deg, parts):
+        report.examples[theta] = example
+        for method in SPECTRUM_METHODS:
             report.add(method, "angle_deg", theta, "hpbw_deg",
                        round(float(np.median(widths[method])), 3), statistic="median")
             report.add(method, "angle_deg", theta, "rmse_deg",
