@@ -114,7 +114,7 @@ def test_ddp_training_over_two_processes(tmp_path):
     training = json.loads(out.with_suffix(".json").read_text())["training"]
     assert training["parallel"] == {"world_size": 2, "nnodes": 1, "global_batch": 200,
                                     "batch_per_process": 100, "steps_per_epoch": 2,
-                                    "backend": "gloo"}
+                                    "lr_scale": 1.4142, "backend": "gloo"}
     assert training["command"].endswith("--nproc 2")
     assert len(training["train_power_db_per_epoch"]) == 2
     # Scored on the fixed held-out links: a few steps already align within a few dB.

@@ -14,6 +14,7 @@ shrink with the batch: two processes were slower than one.)
 import datetime
 import os
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,12 @@ class World:
             return np.random.default_rng(seed)
         return np.random.default_rng(np.random.SeedSequence(seed).spawn(self.size)[self.rank])
 
+    @property
+    def lr_scale(self):
+        """sqrt(W): W times the batch in W times fewer steps, for Adam (the square-root
+        rule; the noise of a W times larger batch is sqrt(W) times smaller)."""
+        return float(np.sqrt(self.size))
+
     def local_steps(self, steps):
         """Optimiser steps per epoch for each process: the examples per epoch of one."""
         return max(1, -(-steps // self.size))
@@ -70,7 +77,7 @@ class World:
     def record(self, batch, steps):
         return {"world_size": self.size, "nnodes": self.nnodes,
                 "global_batch": batch * self.size, "batch_per_process": batch,
-                "steps_per_epoch": self.local_steps(steps),
+                "steps_per_epoch": self.local_steps(steps), "lr_scale": round(self.lr_scale, 4),
                 "backend": "gloo" if self.distributed else None}
 
 
@@ -97,8 +104,17 @@ def _process(local_rank, train, path, nproc, master, nnodes, node_rank, argument
                             timeout=datetime.timedelta(seconds=JOIN_TIMEOUT_S))
     try:
         train(path, world=World(rank, size, nnodes), **arguments)
-    finally:
+        # Rank 0 still scores and writes the network: the others wait for it.
+        dist.barrier()
+    except BaseException:
         dist.destroy_process_group()
+        raise
+    # Done, weights written. Tearing down gloo's threads aborted a process in about one
+    # run in eight ("terminate called without an active exception", after the weights
+    # were written), so a finished process leaves without running destructors.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def launch(train, path, nproc=1, master=None, nnodes=1, node_rank=0, **arguments):

@@ -124,7 +124,7 @@ def train(path, nt=64, nr=16, paths=3, epochs=150, steps_per_epoch=50, batch=100
     steps = world.local_steps(steps_per_epoch)
     net = QSSRNet()
     model = world.wrap(Alignment(net, QSSR(nt, nr), dwell))
-    optimiser = torch.optim.Adam(net.parameters(), lr=lr)
+    optimiser = torch.optim.Adam(net.parameters(), lr=lr * world.lr_scale)
     schedule = torch.optim.lr_scheduler.StepLR(optimiser, step_size=10, gamma=0.95)
     start = time.time()
     history = []
