@@ -3,7 +3,6 @@
 started scheduler and workers, after a worker is killed, and after an interrupted run."""
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gnuradio.beamalign.scaleout import Engine, spawn_streams, trial_slices
+from gnuradio.beamalign.scaleout import Engine, free_port, spawn_streams, trial_slices
 
 BENCH = [sys.executable, "-m", "gnuradio.beamalign.cli", "bench"]
 SOURCE = Path(os.environ.get("BEAMALIGN_SOURCE_DIR", Path(__file__).resolve().parents[1]))
@@ -41,12 +40,6 @@ def test_the_same_rows_in_process_on_workers_on_a_cluster_and_after_a_kill(tmp_p
     assert not list(tmp_path.glob("*.chunks"))  # kept only until the JSON is written
     rows = json.loads((tmp_path / "in_process.json").read_text())["rows"]
     assert len(rows) == 154  # 7 SNRs x (5 methods x 4 rows + the known-angle's 2)
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # A job whose chunk 3 fails the first time: the run is interrupted after chunks 0-2.
@@ -92,7 +85,7 @@ def test_an_interrupted_job_resumes_from_its_kept_chunks(tmp_path):
 
 
 def test_no_scheduler_and_a_one_process_bench_are_one_line_errors(tmp_path):
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     out = subprocess.run([*BENCH, "align-snr", "--trials", "10", "--quiet", "--scheduler",
                           f"tcp://127.0.0.1:{port}"], capture_output=True, text=True,
                          timeout=120)

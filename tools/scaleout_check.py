@@ -10,7 +10,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,8 @@ import time
 from pathlib import Path
 
 import psutil
+
+from gnuradio.beamalign.scaleout import free_port
 
 BENCH = [sys.executable, "-m", "gnuradio.beamalign.cli", "bench"]
 DASK = str(Path(sys.executable).with_name("dask"))
@@ -43,12 +44,6 @@ def run_bench(experiment, trials, chunk, path, *engine, kill_after_first_chunk=F
     if kill_after_first_chunk and killed is None:
         sys.exit("the bench ended before a worker could be killed")
     return json.loads(Path(path).read_text()), time.perf_counter() - begin
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main():

@@ -18,6 +18,7 @@ import logging
 import os
 import pickle
 import shutil
+import socket
 import sys
 import tempfile
 import warnings
@@ -251,6 +252,24 @@ class Engine:
         for store in self._stores:
             store.discard()
         self._stores = []
+
+
+def run_chunks(engine, report, function, tasks, *key):
+    """A bench's chunks on `engine` (None: in this process), in task order. The chunk
+    store knows them by the report's experiment and params, plus `key` for a report that
+    runs several jobs; the params record where they ran."""
+    engine = engine or Engine()
+    parts = engine.map(function, tasks, job=[report.experiment, report.params, *key],
+                       desc=report.experiment)
+    report.params["engine"] = engine.describe()
+    return parts
+
+
+def free_port():
+    """A TCP port on loopback that nothing listens on (for a scheduler or a DDP master)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def chunk_store_for(output_path):

@@ -12,7 +12,7 @@ from ..align.evaluate import evaluate, evaluate_strategy, mean_power_db
 from ..align.self_calibration import impaired_channels, residual_phase_rms, self_calibrate
 from ..align.strategies import CompensatedQSSRNet
 from ..arrays.impairments import ElementImpairment
-from ..scaleout import Engine, spawn_streams, trial_slices
+from ..scaleout import run_chunks, spawn_streams, trial_slices
 from .report import Report
 
 SNRS_DB = (0, 5, 10, 15, 20, 25, 30)
@@ -61,19 +61,17 @@ def _align_chunk(task):
     return out
 
 
-def _monte_carlo(engine, experiment, params, trials, seed, points, nr, paths, profile, methods,
-                 dwell, beam_norm, model, chunk_trials):
+def _monte_carlo(engine, report, trials, seed, points, nr, paths, profile, methods, dwell,
+                 beam_norm, model, chunk_trials):
     """Runs the trials in chunks (in this process or on Dask workers, per `engine`) and
     joins them in chunk order: {(x, name): concatenated arrays, measurement count}."""
-    engine = engine or Engine()
-    params["chunk_trials"] = chunk_trials
+    report.params["chunk_trials"] = chunk_trials
     slices = trial_slices(trials, chunk_trials)
     streams = spawn_streams(seed, len(slices))
     tasks = [(stream, count, points, nr, paths, profile, methods, dwell, beam_norm,
               None if model is None else str(model))
              for stream, (_, count) in zip(streams, slices)]
-    parts = engine.map(_align_chunk, tasks, job=[experiment, params],
-                       desc=experiment)
+    parts = run_chunks(engine, report, _align_chunk, tasks)
     joined = {}
     for key in parts[0]:
         if isinstance(parts[0][key], tuple):
@@ -81,7 +79,6 @@ def _monte_carlo(engine, experiment, params, trials, seed, points, nr, paths, pr
                            np.concatenate([p[key][1] for p in parts]), parts[0][key][2])
         else:
             joined[key] = np.concatenate([p[key] for p in parts])
-    params["engine"] = engine.describe()
     return joined
 
 
@@ -112,7 +109,7 @@ def align_snr(trials=200000, seed=0, nt=64, nr=16, paths=3, profile="los", dwell
                                  "paths": paths, "profile": profile, "dwell": dwell,
                                  "beam_norm": beam_norm, "snrs_db": list(snrs_db),
                                  "model": str(model or "shipped qssr_net.safetensors")})
-    outcomes = _monte_carlo(engine, experiment, report.params, trials, seed,
+    outcomes = _monte_carlo(engine, report, trials, seed,
                             [(snr, nt, snr) for snr in snrs_db], nr, paths, profile, methods,
                             dwell, beam_norm, model, chunk_trials)
     for snr in snrs_db:
@@ -134,7 +131,7 @@ def align_antennas(trials=50000, seed=0, nts=(16, 32, 64, 128), nr=16, snr_db=25
                                        "nr": nr, "snr_db": snr_db, "paths": paths,
                                        "dwell": dwell, "beam_norm": beam_norm,
                                        "model": str(model or "shipped qssr_net.safetensors")})
-    outcomes = _monte_carlo(engine, "align-antennas", report.params, trials, seed,
+    outcomes = _monte_carlo(engine, report, trials, seed,
                             [(nt, nt, snr_db) for nt in nts], nr, paths, "los", methods, dwell,
                             beam_norm, model, chunk_trials)
     for nt in nts:
@@ -148,7 +145,7 @@ def align_error(trials=2000, seed=0, nt=64, nr=16, snr_db=25.0, paths=3, dwell=6
     """Fig. 10: true vs estimated AoA of the strongest path, per method."""
     report = Report("align-error", {"trials": trials, "seed": seed, "nt": nt, "nr": nr,
                                     "snr_db": snr_db, "paths": paths, "dwell": dwell})
-    outcomes = _monte_carlo(engine, "align-error", report.params, trials, seed,
+    outcomes = _monte_carlo(engine, report, trials, seed,
                             [(snr_db, nt, snr_db)], nr, paths, "los", methods, dwell, beam_norm,
                             model, chunk_trials)
     u_true = outcomes[(snr_db, "u_true")]
@@ -218,10 +215,7 @@ def align_impair(trials=20000, seed=0, nt=64, nr=16, snrs_db=SNRS_DB, paths=3, d
     streams = spawn_streams(seed, len(snrs_db))
     tasks = [(stream, snr, trials, nt, nr, paths, dwell, tx_true, rx_true, seed, updates, batch)
              for stream, snr in zip(streams, snrs_db)]
-    parts = (engine or Engine()).map(_impair_chunk, tasks, job=["align-impair", report.params,
-                                                                list(snrs_db)],
-                                     desc="align-impair")
-    report.params["engine"] = (engine or Engine()).describe()
+    parts = run_chunks(engine, report, _impair_chunk, tasks, list(snrs_db))
     for snr, (rows, (tx_est, rx_est)) in zip(snrs_db, parts):
         optimum = rows[0][1]
         for method, powers, extra in rows:
@@ -272,10 +266,7 @@ def calibration_epochs(trials=4000, seed=0, nt=64, nr=16, snrs_db=(10, 20, 30), 
     streams = spawn_streams(seed, len(snrs_db))
     tasks = [(stream, snr, trials, nt, nr, paths, dwell, tx_true, rx_true, seed, updates, batch,
               every) for stream, snr in zip(streams, snrs_db)]
-    curves = (engine or Engine()).map(_epochs_chunk, tasks,
-                                      job=["calibration-epochs", report.params],
-                                      desc="calibration-epochs")
-    report.params["engine"] = (engine or Engine()).describe()
+    curves = run_chunks(engine, report, _epochs_chunk, tasks)
     for snr, curve in zip(snrs_db, curves):
         for update, power_db in curve:
             report.add("qssr-net-impair", "epoch", update, "power_db", round(power_db, 3),
@@ -329,7 +320,7 @@ def align_outage(trials=20000, seed=0, nt=64, nr=16, paths=3, profile="los", dwe
     report = Report("align-outage", {"trials": trials, "seed": seed, "nt": nt, "nr": nr,
                                      "paths": paths, "profile": profile, "dwell": dwell,
                                      "beam_norm": beam_norm, "snrs_db": list(snrs_db)})
-    outcomes = _monte_carlo(engine, "align-outage", report.params, trials, seed,
+    outcomes = _monte_carlo(engine, report, trials, seed,
                             [(snr, nt, snr) for snr in snrs_db], nr, paths, profile, methods,
                             dwell, beam_norm, model, chunk_trials)
     for snr_db in snrs_db:

@@ -24,7 +24,7 @@ from ..chanest import (
 )
 from ..chanest.eda import default_srl_bound
 from ..chanest.hybrid import configure_beams, noisy_channel
-from ..scaleout import Engine, spawn_streams, trial_slices
+from ..scaleout import run_chunks, spawn_streams, trial_slices
 from .report import Report
 
 SNRS_DB = (0, 5, 10, 15, 20, 25, 30)
@@ -168,12 +168,10 @@ def _run(engine, report, scenario, receivers, x_name, points, trials, seed, prog
     streams = spawn_streams(seed, len(points) * len(slices))
     tasks = [(streams[p * len(slices) + c], first, count, x_name, x, scenario, receivers)
              for p, x in enumerate(points) for c, (first, count) in enumerate(slices)]
-    job = [report.experiment, report.params, scenario.shape, x_name, list(points),
-           [[(name, method, fields) for name, method, _, fields, _ in r.estimators]
-            for r in receivers]]
-    parts = (engine or Engine()).map(_chanest_chunk, tasks, job=job, desc=report.experiment)
     report.params["chunk_trials"] = CHUNK_TRIALS
-    report.params["engine"] = (engine or Engine()).describe()
+    parts = run_chunks(engine, report, _chanest_chunk, tasks, scenario.shape, x_name,
+                       list(points), [[(name, method, fields) for name, method, _, fields, _
+                                       in r.estimators] for r in receivers])
     for p, x in enumerate(points):
         chunks = parts[p * len(slices):(p + 1) * len(slices)]
         for receiver in receivers:

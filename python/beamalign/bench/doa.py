@@ -2,6 +2,7 @@
 """Direction-finding experiments of seed 003: coarray DBF, SCG, MUSIC, root-MUSIC, the
 data-driven CNN and MoD-DNN (shipped weights, trained for the array profile of --seed 0),
 and the CRB."""
+import functools
 import os
 import time
 
@@ -26,7 +27,7 @@ from ..doa.estimate import (
     load_mod_dnn,
     load_model,
 )
-from ..scaleout import Engine, spawn_streams, trial_slices
+from ..scaleout import run_chunks, spawn_streams, trial_slices
 from .report import Report
 
 ANGLES_DEG = (-45.0, -15.0, 15.0, 45.0)
@@ -69,10 +70,7 @@ def doa_spectrum(trials=200, seed=0, m=4, k=16, snr_db=20.0, angles_deg=ANGLES_D
     streams = spawn_streams(seed, len(angles_deg))
     tasks = [(stream, theta, trials, m, k, snr_db)
              for stream, theta in zip(streams, angles_deg)]
-    parts = (engine or Engine()).map(_spectrum_chunk, tasks,
-                                     job=["doa-spectrum", report.params, list(angles_deg)],
-                                     desc="doa-spectrum")
-    report.params["engine"] = (engine or Engine()).describe()
+    parts = run_chunks(engine, report, _spectrum_chunk, tasks, list(angles_deg))
     report.examples = {}
     for theta, (widths, errors, example) in zip(angles_deg, parts):
         report.examples[theta] = example
@@ -201,17 +199,16 @@ def _array_params(seed, array_seed, calibration):
 # Trials per chunk of work (scaleout); each chunk has its own random stream.
 CHUNK_TRIALS = 100
 
-# Networks loaded in this process, by weight files: a worker loads them once.
-_LOADED = {}
+@functools.lru_cache(maxsize=1)
+def _networks(weights):
+    """The learned methods' networks for ((method, file or None), ...), loaded once per
+    process: a worker running many chunks of one bench loads them once."""
+    paths = dict(weights)
+    return {method: load_model(method, paths.get(method)) for method in LEARNED_METHODS}
 
 
 def _models_in_process(paths):
-    key = tuple(sorted(paths.items()))
-    if key not in _LOADED:
-        _LOADED.clear()
-        _LOADED[key] = {method: load_model(method, paths.get(method))
-                        for method in LEARNED_METHODS}
-    return _LOADED[key]
+    return _networks(tuple(sorted(paths.items())))
 
 
 def _doa_chunk(task):
@@ -238,10 +235,8 @@ def _doa_points(engine, report, points, trials, seed, m, k, paths):
     tasks = [(streams[p * len(slices) + c], count, m, k, snr_db, impairment, paths)
              for p, (_, snr_db, impairment) in enumerate(points)
              for c, (_, count) in enumerate(slices)]
-    parts = (engine or Engine()).map(_doa_chunk, tasks, job=[report.experiment, report.params],
-                                     desc=report.experiment)
     report.params["chunk_trials"] = CHUNK_TRIALS
-    report.params["engine"] = (engine or Engine()).describe()
+    parts = run_chunks(engine, report, _doa_chunk, tasks)
     joined = {}
     for p, (x, _, _) in enumerate(points):
         chunks = parts[p * len(slices):(p + 1) * len(slices)]

@@ -8,6 +8,7 @@ ray from the cell centre says whether a roof is over it (indoors). Receivers are
 traced in batches, each saved as it finishes in a directory beside the output, so an
 interrupted run continues where it stopped.
 """
+import functools
 import glob
 import hashlib
 import json
@@ -186,17 +187,10 @@ def trace_batch(scene, positions, max_depth, samples, paths, seed):
     return dict(zip(PATH_FIELDS, kept))
 
 
-# Scenes loaded in this process, by (name, frequency, BS position): a worker tracing
-# several batches of one site loads its scene once.
-_LOADED = {}
-
-
+@functools.lru_cache(maxsize=1)  # one site at a time: scenes hold their meshes in memory
 def _scene(name, frequency, bs_position):
-    key = (name, frequency, tuple(bs_position))
-    if key not in _LOADED:
-        _LOADED.clear()  # one site at a time: scenes hold their meshes in memory
-        _LOADED[key] = load_scene(name, frequency, bs_position)
-    return _LOADED[key]
+    """The scene, loaded once per process: a worker tracing many batches of one site."""
+    return load_scene(name, frequency, bs_position)
 
 
 def _trace_task(task):
@@ -218,6 +212,7 @@ def trace_site(out, scene_name, frequency, bs_position=None, radius=200.0, spaci
     the scene's origin. engine (scaleout.Engine): where the batches are traced (default
     here); each batch has its own solver seed, so the file does not depend on it."""
     out = Path(out).with_suffix(".npz")
+    engine = engine or Engine()
     if bs_height is not None:
         bs_position = outdoor_mast(scene_name, frequency, bs_height, radius, spacing, seed=seed)
     bs_position = tuple(float(x) for x in (bs_position or DEFAULT_BS[scene_name]))
@@ -253,7 +248,7 @@ def trace_site(out, scene_name, frequency, bs_position=None, radius=200.0, spaci
 
     tasks = [(scene_name, frequency, bs_position, positions, max_depth, samples, paths,
               seed + index) for index, positions in todo]
-    (engine or Engine()).map(_trace_task, tasks, desc=f"trace {scene_name}",
+    engine.map(_trace_task, tasks, desc=f"trace {scene_name}",
                              on_result=save_batch)
     bar.close()
     pieces = []
@@ -278,7 +273,7 @@ def trace_site(out, scene_name, frequency, bs_position=None, radius=200.0, spaci
                        "deterministic": True,
                        "antennas": "single isotropic, V polarised, both ends"},
             "seed": seed, "wall_s": round(time.time() - start, 1), "command": command,
-            "engine": (engine or Engine()).describe()}
+            "engine": engine.describe()}
     path = save_site(out, site, meta)
     for leftover in parts.iterdir():
         leftover.unlink()

@@ -13,7 +13,6 @@ shrink with the batch: two processes were slower than one.)
 """
 import datetime
 import os
-import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+
+from ..scaleout import free_port
 
 # How long processes wait for each other to join (seconds): other machines may start
 # their command a little later.
@@ -81,12 +82,6 @@ class World:
                 "backend": "gloo" if self.distributed else None}
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def parse_master(text):
     host, _, port = (text or "").rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -123,7 +118,7 @@ def launch(train, path, nproc=1, master=None, nnodes=1, node_rank=0, **arguments
         raise ValueError("--nnodes above 1 needs --master HOST:PORT (node 0's address)")
     if not 0 <= node_rank < nnodes:
         raise ValueError(f"--node-rank {node_rank} is outside [0, {nnodes - 1}]")
-    where = parse_master(master) if master else ("127.0.0.1", _free_port())
+    where = parse_master(master) if master else ("127.0.0.1", free_port())
     if nproc * nnodes == 1:
         return train(path, world=World(), **arguments)
     # gloo's own threads and Torch's: one core per process.
