@@ -62,7 +62,7 @@ def test_function_local_imports_are_only_optional_heavy_dependencies():
     # Sionna RT (mitsuba, drjit) loads its LLVM backend at import, which must be found first.
     # Dask (distributed) only for runs spread over workers.
     allowed = {"matplotlib", "matplotlib.pyplot", "gnuradio.uhd", "adi", "..align.self_calibration",
-               ".align.self_calibration", ".mod_dnn", "mitsuba", "sionna.rt", "drjit", "distributed"}
+               ".align.self_calibration", ".mod_dnn", "mitsuba", "sionna.rt", "drjit", "distributed", "dask"}
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psutil
 
-from gnuradio.beamalign.scaleout import free_port
+from gnuradio.beamalign.scaleout import WORKER_ENVIRON, free_port
 
 BENCH = [sys.executable, "-m", "gnuradio.beamalign.cli", "bench"]
 DASK = str(Path(sys.executable).with_name("dask"))
@@ -66,8 +66,10 @@ def main():
     address = f"tcp://127.0.0.1:{port}"
     scheduler = subprocess.Popen([DASK, "scheduler", "--port", str(port), "--no-dashboard"],
                                  stderr=subprocess.DEVNULL)
+    # Started as docs/scaling.md says, with the environment the module's LocalCluster sets.
     workers = subprocess.Popen([DASK, "worker", address, "--nworkers", "2", "--nthreads", "1",
-                                "--no-dashboard"], stderr=subprocess.DEVNULL)
+                                "--no-dashboard"], stderr=subprocess.DEVNULL,
+                               env={**os.environ, **WORKER_ENVIRON})
     try:
         time.sleep(5)  # both workers registered before the clock starts
         runs["scheduler + 2 workers"] = bench("scheduler.json", "--scheduler", address)
