@@ -61,11 +61,11 @@ def add_commands(sub, command):
 
 def add_train_options(train):
     train.add_argument("--nproc", type=number(int, 1, 256),
-                       help="qssr-net: training processes on this machine (DDP, gloo)")
-    train.add_argument("--master", help="qssr-net: HOST:PORT of node 0, to train across "
+                       help="training processes on this machine (DDP, gloo)")
+    train.add_argument("--master", help="HOST:PORT of node 0, to train across "
                                         "machines (with --nnodes, --node-rank)")
-    train.add_argument("--nnodes", type=number(int, 1, 1024), help="qssr-net: machines (1)")
-    train.add_argument("--node-rank", type=NONNEG, help="qssr-net: this machine's index (0)")
+    train.add_argument("--nnodes", type=number(int, 1, 1024), help="machines (1)")
+    train.add_argument("--node-rank", type=NONNEG, help="this machine's index (0)")
     train.add_argument("--calibration", type=existing,
                        help="mod-dnn, doa-cnn: train for the array a chamber calibration file "
                             "measured (its angle table)")
@@ -125,5 +125,5 @@ def add_bench_options(run):
                      help="predict-sites: one SNR (default 0 and 20 dB); chanest-arrays (20)")
     run.add_argument("--subcarriers", type=number(int, 1, 256),
                      help="predict-sites: tones in the wideband RSRP sum (32; 1: narrowband)")
-    run.add_argument("--methods", help="predict-sites: comma-separated networks "
-                     f"(default {','.join(FUSION_METHODS[:1] + FUSION_METHODS[2:])})")
+    run.add_argument("--methods", help="predict-sites, predict-cross-site: comma-separated "
+                     f"networks (default {','.join(FUSION_METHODS[:1] + FUSION_METHODS[2:])})")

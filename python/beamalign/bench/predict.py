@@ -9,15 +9,16 @@ training seeds (the split stays fixed); rows carry the mean and every seed's val
 Evaluation draws fresh measurement noise, quantises the probes' phases to `bits` (0:
 none) and rounds RSRPs to 1 dB, as at inference.
 """
+import functools
 import time
 
 import numpy as np
-import torch
 
 from .. import plotting
 from ..predict import probe_system, sites
 from ..predict.datasets import resolve
 from ..predict.predictor import BeamPredictor
+from ..scaleout import one_thread, run_chunks
 from ..training.probe_predictor import evaluate, train_model
 from .report import Report
 
@@ -29,7 +30,10 @@ METHOD_OF = {"uv": "learned-uv", "angle": "learned-angle", "cm": "learned-cm",
 USER_COUNTS = (1, 10, 20, 50, 80, 100, 120, 150)
 
 
+@functools.lru_cache(maxsize=4)
 def _site_split(dataset, split):
+    """(channels, train, test) of a data set: read once per process (the bench's own and
+    each Dask worker that trains on it)."""
     site = sites.load_site(resolve(dataset))
     sc = probe_system.site_channels(site)
     train, test = sites.splits(site.subset(sc.users), split, block_m=BLOCK_M, seed=0)
@@ -48,24 +52,22 @@ def _rsrp_levels(sc):
             "share_of_best_beams_above_ceiling": round(float(np.mean(best > ceiling)), 4)}
 
 
-def _params(dataset, epochs, training_seeds, sc, train, test, **extra):
-    return {"dataset": dataset, "epochs": epochs, "training_seeds": list(training_seeds),
-            "block_m": BLOCK_M, "rsrp_levels": _rsrp_levels(sc),
-            "users": len(sc), "train_users": len(train), "test_users": len(test),
-            "system": sc.system.describe(), "rsrp_step_db": 1.0, **extra}
+def _report(experiment, dataset, epochs, training_seeds, **extra):
+    """The bench's report; its user counts are those of the first split."""
+    sc, train, test = _site_split(dataset, SPLITS[0])
+    return Report(experiment, {"dataset": dataset, "epochs": epochs,
+                               "training_seeds": list(training_seeds), "block_m": BLOCK_M,
+                               "rsrp_levels": _rsrp_levels(sc), "users": len(sc),
+                               "train_users": len(train), "test_users": len(test),
+                               "system": sc.system.describe(), "rsrp_step_db": 1.0, **extra})
 
 
-def _each_split(experiment, dataset, epochs, seed, seeds, **extra):
-    """(report, training seeds, split, train, test) for each split, one report for all."""
-    torch.set_num_threads(1)  # one core per bench: two benches run side by side
-    training_seeds = range(seed, seed + seeds)
-    report = None
-    for split in SPLITS:
-        sc, train, test = _site_split(dataset, split)
-        if report is None:
-            report = Report(experiment, _params(dataset, epochs, training_seeds, sc, train,
-                                                test, **extra))
-        yield report, training_seeds, split, train, test
+def _trainings(engine, report, chunk, configs, training_seeds, *settings):
+    """Every configuration trained once per training seed, each training a chunk (run
+    here or on Dask workers): [(config, [chunk's result per seed]), ...] in order."""
+    tasks = [(*config, seed, *settings) for config in configs for seed in training_seeds]
+    results = iter(run_chunks(engine, report, chunk, tasks))
+    return [(config, [next(results) for _ in training_seeds]) for config in configs]
 
 
 def _accuracy(net, test, bits, seed):
@@ -78,49 +80,64 @@ def _add_mean(report, method, x_name, x, metric, values, **extra):
                per_seed=[round(float(v), 4) for v in values], **extra)
 
 
-def predict_topk(dataset="munich-30ghz", epochs=200, seeds=3, seed=0, progress=None):
+def _topk_chunk(task):
+    split, design, noise_bits, bits_list, seed, dataset, epochs = task
+    _, train, test = _site_split(dataset, split)
+    net, _ = train_model(train, None, design, noise_bits=noise_bits, epochs=epochs, seed=seed)
+    return {bits: _accuracy(net, test, bits, seed) for bits in bits_list}
+
+
+def predict_topk(dataset="munich-30ghz", epochs=200, seeds=3, seed=0, progress=None,
+                 engine=None):
     """Fig. 3: top-1/3/5 of every probe design, plain and with B-bit phase shifters,
     trained plainly or with phase noise for B bits."""
-    for report, training_seeds, split, train, test in _each_split(
-            "predict-topk", dataset, epochs, seed, seeds, bits=list(BITS)):
-        for design in ("uv", "angle", "cm", "uniform"):
-            trainings = [(0, None)] + ([(b, b) for b in BITS] if design != "uniform" else [])
-            for noise_bits, only_bits in trainings:
-                scores = {}  # bits -> metric -> per-seed values
-                for seed in training_seeds:
-                    net, _ = train_model(train, None, design, noise_bits=noise_bits,
-                                         epochs=epochs, seed=seed)
-                    for bits in ((0,) + BITS if only_bits is None else (only_bits,)):
-                        for metric, value in _accuracy(net, test, bits, seed).items():
-                            scores.setdefault(bits, {}).setdefault(metric, []).append(value)
-                for bits, metrics in scores.items():
-                    for metric, values in metrics.items():
-                        _add_mean(report, METHOD_OF[design], "bits", bits, metric, values,
-                                  split=split, bits=bits, noise_training=noise_bits > 0)
-                    if progress:
-                        progress(f"{split:6s} {METHOD_OF[design]:13s} noise {noise_bits} "
-                                 f"bits {bits}: " + "  ".join(
-                                     f"{m} {np.mean(v):.3f}" for m, v in metrics.items()))
+    training_seeds = range(seed, seed + seeds)
+    report = _report("predict-topk", dataset, epochs, training_seeds, bits=list(BITS))
+    # (split, design, noise bits of the training, the bits it is evaluated at)
+    configs = [(split, design, noise_bits, (0,) + BITS if noise_bits == 0 else (noise_bits,))
+               for split in SPLITS for design in ("uv", "angle", "cm", "uniform")
+               for noise_bits in ((0,) + (BITS if design != "uniform" else ()))]
+    for (split, design, noise_bits, bits_list), runs in _trainings(
+            engine, report, _topk_chunk, configs, training_seeds, dataset, epochs):
+        for bits in bits_list:
+            metrics = {metric: [run[bits][metric] for run in runs] for metric in runs[0][bits]}
+            for metric, values in metrics.items():
+                _add_mean(report, METHOD_OF[design], "bits", bits, metric, values,
+                          split=split, bits=bits, noise_training=noise_bits > 0)
+            if progress:
+                progress(f"{split:6s} {METHOD_OF[design]:13s} noise {noise_bits} "
+                         f"bits {bits}: " + "  ".join(
+                             f"{m} {np.mean(v):.3f}" for m, v in metrics.items()))
     return report
 
 
-def predict_epochs(dataset="munich-30ghz", epochs=200, seeds=3, seed=0, progress=None):
+EPOCH_CURVES = (("uv", 0, 0, "learned-uv"), ("angle", 0, 0, "learned-angle"),
+                ("uniform", 0, 0, "uniform"), ("uv", 0, 4, "learned-uv"),
+                ("uv", 4, 4, "learned-uv"))  # design, noise bits, evaluated bits, method
+
+
+def _epochs_chunk(task):
+    split, design, noise_bits, bits, _, seed, dataset, epochs = task
+    _, train, test = _site_split(dataset, split)
+    return train_model(train, test, design, noise_bits=noise_bits, epochs=epochs, seed=seed,
+                       track_bits=bits)[1]
+
+
+def predict_epochs(dataset="munich-30ghz", epochs=200, seeds=3, seed=0, progress=None,
+                   engine=None):
     """Fig. 2: held-out top-3 after every epoch; the quantised curves at 4 bits."""
-    curves = (("uv", 0, 0, "learned-uv"), ("angle", 0, 0, "learned-angle"),
-              ("uniform", 0, 0, "uniform"), ("uv", 0, 4, "learned-uv"),
-              ("uv", 4, 4, "learned-uv"))
-    for report, training_seeds, split, train, test in _each_split(
-            "predict-epochs", dataset, epochs, seed, seeds):
-        for design, noise_bits, bits, method in curves:
-            runs = [train_model(train, test, design, noise_bits=noise_bits, epochs=epochs,
-                                seed=seed, track_bits=bits)[1] for seed in training_seeds]
-            for epoch, values in enumerate(zip(*runs), start=1):
-                _add_mean(report, method, "epoch", epoch, "top3", values, split=split,
-                          bits=bits, noise_training=noise_bits > 0)
-            if progress:
-                progress(f"{split:6s} {method:13s} noise {noise_bits} bits {bits}: top-3 "
-                         f"epoch 10 {np.mean([r[9] for r in runs]):.3f}, "
-                         f"last {np.mean([r[-1] for r in runs]):.3f}")
+    training_seeds = range(seed, seed + seeds)
+    report = _report("predict-epochs", dataset, epochs, training_seeds)
+    configs = [(split, *curve) for split in SPLITS for curve in EPOCH_CURVES]
+    for (split, _, noise_bits, bits, method), runs in _trainings(
+            engine, report, _epochs_chunk, configs, training_seeds, dataset, epochs):
+        for epoch, values in enumerate(zip(*runs), start=1):
+            _add_mean(report, method, "epoch", epoch, "top3", values, split=split,
+                      bits=bits, noise_training=noise_bits > 0)
+        if progress:
+            progress(f"{split:6s} {method:13s} noise {noise_bits} bits {bits}: top-3 "
+                     f"epoch 10 {np.mean([r[9] for r in runs]):.3f}, "
+                     f"last {np.mean([r[-1] for r in runs]):.3f}")
     return report
 
 
@@ -138,30 +155,39 @@ def _loss_rows(report, method, split, loss_db, measurements, power_dbm=None, **e
                    unit="dBm RSRP of the chosen beam, mean over users in mW", **extra)
 
 
-def predict_rate(dataset="munich-30ghz", epochs=200, seeds=3, seed=0, progress=None):
+def _rate_chunk(task):
+    """Algorithm 1 with one trained network: (SNR loss per user, beams, measurements,
+    effective rate per user count)."""
+    split, seed, dataset, epochs = task
+    _, train, test = _site_split(dataset, split)
+    net, _ = train_model(train, None, "uv", epochs=epochs, seed=seed)
+    beams, _, cost = probe_system.algorithm1(test, net.probe_weight_array(),
+                                             net.softmax_scores, 5,
+                                             np.random.default_rng(20_000 + seed))
+    return (probe_system.snr_loss_db(test, beams), beams, cost,
+            {users: probe_system.effective_rate(test, beams, cost, users)
+             for users in USER_COUNTS})
+
+
+def predict_rate(dataset="munich-30ghz", epochs=200, seeds=3, seed=0, progress=None,
+                 engine=None):
     """Fig. 4: effective achievable rate vs users sharing a coherence slot, for Algorithm 1
     (L = 8 beam-domain probes + top-5), hierarchical 16 + 8, binary and exhaustive search;
     plus each method's SNR loss against the exhaustive genie (mean, tails) and the time
     of one prediction."""
-    for report, training_seeds, split, train, test in _each_split(
-            "predict-rate", dataset, epochs, seed, seeds, top_k=5,
-            symbol_s=probe_system.SYMBOL_S, slot_s=probe_system.SLOT_S,
-            user_counts=list(USER_COUNTS)):
-        losses, chosen_beams, rates = [], [], {u: [] for u in USER_COUNTS}
-        for seed in training_seeds:
-            net, _ = train_model(train, None, "uv", epochs=epochs, seed=seed)
-            beams, _, cost = probe_system.algorithm1(
-                test, net.probe_weight_array(), net.softmax_scores, 5,
-                np.random.default_rng(20_000 + seed))
-            losses.append(probe_system.snr_loss_db(test, beams))
-            chosen_beams.append(beams)
-            for users in USER_COUNTS:
-                rates[users].append(probe_system.effective_rate(test, beams, cost, users))
-        _loss_rows(report, "probe-predictor", split, np.concatenate(losses), cost,
-                   _power_dbm(test, np.concatenate(chosen_beams)))
+    training_seeds = range(seed, seed + seeds)
+    report = _report("predict-rate", dataset, epochs, training_seeds, top_k=5,
+                     symbol_s=probe_system.SYMBOL_S, slot_s=probe_system.SLOT_S,
+                     user_counts=list(USER_COUNTS))
+    for (split,), runs in _trainings(engine, report, _rate_chunk, [(s,) for s in SPLITS],
+                                     training_seeds, dataset, epochs):
+        _, _, test = _site_split(dataset, split)
+        cost = runs[-1][2]
+        _loss_rows(report, "probe-predictor", split, np.concatenate([r[0] for r in runs]),
+                   cost, _power_dbm(test, np.concatenate([r[1] for r in runs])))
         for users in USER_COUNTS:
-            _add_mean(report, "probe-predictor", "users", users, "ear", rates[users],
-                      split=split)
+            _add_mean(report, "probe-predictor", "users", users, "ear",
+                      [r[3][users] for r in runs], split=split)
         rng = np.random.default_rng(30_000)
         for method, search in (("hierarchical", probe_system.hierarchical),
                                ("binary", probe_system.binary),
@@ -200,39 +226,46 @@ def _prediction_ms(calls=2000):
     predictor = BeamPredictor()
     rsrp = np.full(predictor.probes, -90.0)
     times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        predictor.top_k(rsrp, 5)
-        times.append(time.perf_counter() - start)
+    with one_thread():
+        for _ in range(calls):
+            start = time.perf_counter()
+            predictor.top_k(rsrp, 5)
+            times.append(time.perf_counter() - start)
     return 1e3 * float(np.median(times))
 
 
+def _probes_chunk(task):
+    """top-K and Algorithm 1 with L probes: (metrics, SNR loss per user, measurements)."""
+    split, count, seed, dataset, epochs = task
+    _, train, test = _site_split(dataset, split)
+    net, _ = train_model(train, None, "uv", probes=count, epochs=epochs, seed=seed)
+    beams, _, cost = probe_system.algorithm1(test, net.probe_weight_array(),
+                                             net.softmax_scores, 5,
+                                             np.random.default_rng(40_000 + seed))
+    return _accuracy(net, test, 0, seed), probe_system.snr_loss_db(test, beams), cost
+
+
 def predict_probes(dataset="munich-30ghz", epochs=200, seeds=3, seed=0, progress=None,
-                   probe_counts=(4, 8, 16)):
+                   probe_counts=(4, 8, 16), engine=None):
     """Ours: top-K and Algorithm 1's SNR loss vs the number of beam-domain probes L."""
-    for report, training_seeds, split, train, test in _each_split(
-            "predict-probes", dataset, epochs, seed, seeds, probe_counts=list(probe_counts)):
-        for count in probe_counts:
-            metrics, losses = {}, []
-            for seed in training_seeds:
-                net, _ = train_model(train, None, "uv", probes=count, epochs=epochs, seed=seed)
-                for metric, value in _accuracy(net, test, 0, seed).items():
-                    metrics.setdefault(metric, []).append(value)
-                beams, _, cost = probe_system.algorithm1(
-                    test, net.probe_weight_array(), net.softmax_scores, 5,
-                    np.random.default_rng(40_000 + seed))
-                losses.append(probe_system.snr_loss_db(test, beams))
-            for metric, values in metrics.items():
-                _add_mean(report, "learned-uv", "probes", count, metric, values, split=split)
-            loss = np.concatenate(losses)
-            report.add("learned-uv", "probes", count, "snr_loss_db",
-                       round(float(loss.mean()), 4),
-                       p90=round(float(np.percentile(loss, 90)), 3), split=split)
-            report.add("learned-uv", "probes", count, "measurements", cost, split=split)
-            if progress:
-                progress(f"{split:6s} L = {count:2d}: " + "  ".join(
-                    f"{m} {np.mean(v):.3f}" for m, v in metrics.items())
-                    + f"  loss {loss.mean():.3f} dB ({cost} measurements)")
+    training_seeds = range(seed, seed + seeds)
+    report = _report("predict-probes", dataset, epochs, training_seeds,
+                     probe_counts=list(probe_counts))
+    configs = [(split, count) for split in SPLITS for count in probe_counts]
+    for (split, count), runs in _trainings(engine, report, _probes_chunk, configs,
+                                           training_seeds, dataset, epochs):
+        metrics = {metric: [run[0][metric] for run in runs] for metric in runs[0][0]}
+        for metric, values in metrics.items():
+            _add_mean(report, "learned-uv", "probes", count, metric, values, split=split)
+        loss, cost = np.concatenate([run[1] for run in runs]), runs[-1][2]
+        report.add("learned-uv", "probes", count, "snr_loss_db",
+                   round(float(loss.mean()), 4),
+                   p90=round(float(np.percentile(loss, 90)), 3), split=split)
+        report.add("learned-uv", "probes", count, "measurements", cost, split=split)
+        if progress:
+            progress(f"{split:6s} L = {count:2d}: " + "  ".join(
+                f"{m} {np.mean(v):.3f}" for m, v in metrics.items())
+                + f"  loss {loss.mean():.3f} dB ({cost} measurements)")
     return report
 
 
