@@ -14,6 +14,7 @@ shrink with the batch: two processes were slower than one.)
 import datetime
 import os
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from tqdm import tqdm
 
 from ..scaleout import free_port
 
@@ -75,11 +77,47 @@ class World:
             return module
         return torch.nn.parallel.DistributedDataParallel(module)
 
-    def record(self, batch, steps):
+    def batches(self, count, batch, generator):
+        """This process's index batches of one pass over `count` examples: one shared
+        shuffle (the same generator state on every process), cut into global batches of
+        W x batch, each process taking its share of every one. Alone: the plain batches
+        of `batch`. A last global batch too small to give every process an example is
+        dropped, so every process takes the same number of steps (DDP needs it)."""
+        order = torch.randperm(count, generator=generator)
+        step = batch * self.size
+        shares = []
+        for start in range(0, count, step):
+            chunk = order[start:start + step]
+            if len(chunk) < self.size:
+                break
+            shares.append(torch.tensor_split(chunk, self.size)[self.rank])
+        return shares
+
+    def average_gradients(self, parameters):
+        """The gradients of parameters trained outside a DDP forward (an adversary's),
+        averaged over the processes as DDP does for the wrapped module."""
+        if not self.distributed:
+            return
+        for parameter in parameters:
+            if parameter.grad is not None:
+                dist.all_reduce(parameter.grad)
+                parameter.grad /= self.size
+
+    def record(self, batch, steps=None):
+        """The sidecar's `parallel` entry (steps: optimiser steps per epoch alone, for
+        loops that draw a set number of steps rather than pass over a data set)."""
         return {"world_size": self.size, "nnodes": self.nnodes,
                 "global_batch": batch * self.size, "batch_per_process": batch,
-                "steps_per_epoch": self.local_steps(steps), "lr_scale": round(self.lr_scale, 4),
+                **({} if steps is None else {"steps_per_epoch": self.local_steps(steps)}),
+                "lr_scale": round(self.lr_scale, 4),
                 "backend": "gloo" if self.distributed else None}
+
+    def command_options(self):
+        """What the sidecar's command adds to say how the run was spread."""
+        if not self.distributed:
+            return ""
+        return f" --nproc {self.size // self.nnodes}" + (
+            f" --nnodes {self.nnodes}" if self.nnodes > 1 else "")
 
 
 def parse_master(text):
@@ -94,6 +132,10 @@ def _process(local_rank, train, path, nproc, master, nnodes, node_rank, argument
     rank = node_rank * nproc + local_rank
     size = nnodes * nproc
     torch.set_num_threads(1)
+    # tqdm's default lock holds a multiprocessing semaphore, which os._exit below would
+    # leave behind (Python warned of "leaked semaphore objects" after every run); each
+    # process draws only its own bar.
+    tqdm.set_lock(threading.RLock())
     dist.init_process_group("gloo", init_method=f"tcp://{host}:{port}", rank=rank,
                             world_size=size,
                             timeout=datetime.timedelta(seconds=JOIN_TIMEOUT_S))

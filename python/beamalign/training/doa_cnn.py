@@ -16,6 +16,7 @@ from ..doa import sample_covariance, simulate_snapshots
 from ..doa.estimate import ARRAY_PROFILE_SEED, array_identity, array_profile
 from ..models.doa_cnn import DoaCnn, covariance_features
 from ..models.store import save_model
+from .ddp import World
 
 
 def training_batch(rng, profile, size, num_antennas, num_subcarriers, snr_range, rho_range):
@@ -31,34 +32,40 @@ def training_batch(rng, profile, size, num_antennas, num_subcarriers, snr_range,
 
 def train(path, num_antennas=4, num_subcarriers=16, epochs=60, steps_per_epoch=50, batch=256,
           lr=1e-3, snr_range=(0.0, 30.0), rho_range=(0.0, 1.0), profile_seed=ARRAY_PROFILE_SEED,
-          seed=0, quiet=False, calibration=None):
-    """Trains for one array: the profile drawn from profile_seed, or a chamber table."""
+          seed=0, quiet=False, calibration=None, world=World()):
+    """Trains for one array: the profile drawn from profile_seed, or a chamber table; with
+    a World of several processes, as DDP (see training.ddp)."""
     torch.manual_seed(seed)
     torch.set_num_threads(1)
-    rng = np.random.default_rng(seed)
+    rng = world.rng(seed)
+    steps = world.local_steps(steps_per_epoch)
     profile = array_profile(num_antennas, num_subcarriers, profile_seed, calibration)
     net = DoaCnn(num_antennas)
-    optimiser = torch.optim.Adam(net.parameters(), lr=lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, epochs * steps_per_epoch)
+    model = world.wrap(net)
+    optimiser = torch.optim.Adam(net.parameters(), lr=lr * world.lr_scale)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, epochs * steps)
     start = time.process_time()
     history = []
-    for _ in tqdm(range(epochs), desc="doa-cnn", disable=quiet):
+    for _ in tqdm(range(epochs), desc="doa-cnn", disable=quiet or not world.leader):
         losses = []
-        for _ in range(steps_per_epoch):
+        for _ in range(steps):
             features, angles = training_batch(rng, profile, batch, num_antennas,
                                               num_subcarriers, snr_range, rho_range)
-            loss = torch.mean((net(features) - angles) ** 2)
+            loss = torch.mean((model(features) - angles) ** 2)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
             schedule.step()
             losses.append(loss.item())
-        history.append(float(np.mean(losses)))
+        history.append(world.mean(np.mean(losses)))
+    if not world.leader:
+        return path
     training = {
         "command": f"beamalign train doa-cnn --epochs {epochs} --steps {steps_per_epoch} "
                    f"--batch {batch} --seed {seed}"
                    + (f" --calibration {calibration}" if calibration else
-                      f" --array-seed {profile_seed}"),
+                      f" --array-seed {profile_seed}") + world.command_options(),
+        "parallel": world.record(batch, steps_per_epoch),
         "array": array_identity(profile_seed, calibration),
         "scenario": {"array": "ula", "num_antennas": num_antennas,
                      "num_subcarriers": num_subcarriers, "aoa_deg_uniform": [-60, 60],

@@ -22,15 +22,11 @@ from ..models.fusion_predictor import FusionPredictor
 from ..models.store import save_model
 from ..predict import sector_system, sites
 from ..predict.datasets import resolve
+from .ddp import World
 
 LAMBDA_POS, LAMBDA_BM, LAMBDA_ADV, LAMBDA_AUTO = 0.01, 0.99, 0.01, 0.1
 POSITION_SCALE_M = 200.0
 DEFAULT_SITES = ("munich-3p5ghz",)
-
-
-def _batches(count, batch, generator):
-    order = torch.randperm(count, generator=generator)
-    return [order[i:i + batch] for i in range(0, count, batch)]
 
 
 def evaluate(net, data, beams, snr_db, rng):
@@ -52,11 +48,15 @@ def evaluate(net, data, beams, snr_db, rng):
 
 
 def train_model(data, method="fusion", beams=256, snr_db=20.0, epochs=60, batch=256,
-                lr=5e-4, seed=0, quiet=True, initial=None, validation=0.1):
+                lr=5e-4, seed=0, quiet=True, initial=None, validation=0.1, world=World()):
     """Trains on `data` (a SectorData); returns (net, validation top-1 per epoch).
     initial: a trained net to fine-tune (few-shot) instead of a fresh one. validation 0:
     every user trains and the last epoch is kept (a few dozen users cannot spare a
-    validation set)."""
+    validation set). With a World of several processes, as DDP (training.ddp): the same
+    validation users and shuffle on every process, each its share of every global batch
+    with its own measurement noise; the discriminator's gradients are averaged by hand
+    (it trains outside the predictor's forward). Every process scores the same
+    validation set, so the schedule and the epoch kept agree."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -65,7 +65,11 @@ def train_model(data, method="fusion", beams=256, snr_db=20.0, epochs=60, batch=
     if validation > 0:
         cut = max(1, cut)
     val, train = data.subset(np.sort(order[:cut])), data.subset(np.sort(order[cut:]))
+    if world.distributed:
+        rng = world.rng(seed)  # this process's measurement noise
+    lr = lr * world.lr_scale
     net = initial if initial is not None else FusionPredictor(method, beams)
+    model = world.wrap(net)
     discriminator = list(net.discriminator.parameters()) if hasattr(net, "discriminator") else []
     others = [p for n, p in net.named_parameters() if not n.startswith("discriminator.")]
     optimiser = torch.optim.AdamW(others, lr=lr, weight_decay=1e-5)
@@ -79,14 +83,15 @@ def train_model(data, method="fusion", beams=256, snr_db=20.0, epochs=60, batch=
     positions = torch.as_tensor(train.position / POSITION_SCALE_M, dtype=torch.float32)
     val_rng_seed = 1_000_000 + seed
     curve, best_state, best_top1 = [], None, -1.0
-    for epoch in tqdm(range(epochs), desc=f"fusion-predictor {method}", disable=quiet):
+    for epoch in tqdm(range(epochs), desc=f"fusion-predictor {method}",
+                      disable=quiet or not world.leader):
         net.train()
         if epoch < warmup:
             for group in optimiser.param_groups:
                 group["lr"] = lr * (epoch + 1) / warmup
         rsrp = torch.as_tensor(sector_system.noisy_probe_rsrp(train, snr_db, rng))
-        for pick in _batches(len(labels), batch, generator):
-            out = net(rsrp[pick], sectors[pick])
+        for pick in world.batches(len(labels), batch, generator):
+            out = model(rsrp[pick], sectors[pick])
             loss = LAMBDA_BM * functional.cross_entropy(out["logits"], labels[pick])
             if out["position"] is not None:
                 loss = loss + LAMBDA_POS * functional.mse_loss(out["position"], positions[pick])
@@ -108,6 +113,7 @@ def train_model(data, method="fusion", beams=256, snr_db=20.0, epochs=60, batch=
                           + functional.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
                 d_optimiser.zero_grad()
                 d_loss.backward()
+                world.average_gradients(discriminator)
                 d_optimiser.step()
         if len(val) == 0:
             best_state = None
@@ -139,7 +145,7 @@ def load_sites(names, system=sector_system.SectorSystem()):
 
 
 def train(path, dataset=None, seed=0, quiet=False, method="fusion", beams=256, snr_db=20.0,
-          epochs=60, batch=256, split="random"):
+          epochs=60, batch=256, split="random", world=World()):
     """Trains on the training users (split) of one or more sites; writes the weights."""
     names = [n for n in (dataset or ",".join(DEFAULT_SITES)).split(",") if n]
     loaded = load_sites(names)
@@ -151,11 +157,14 @@ def train(path, dataset=None, seed=0, quiet=False, method="fusion", beams=256, s
     merged = _concatenate(parts)
     start, cpu_start = time.time(), time.process_time()
     net, curve = train_model(merged, method, beams, snr_db, epochs, batch, seed=seed,
-                             quiet=quiet)
+                             quiet=quiet, world=world)
+    if not world.leader:
+        return path
     training = {
         "command": f"beamalign train fusion-predictor --dataset {','.join(names)} "
                    f"--method {method} --beams {beams} --snr-db {snr_db:g} --epochs {epochs} "
-                   f"--batch {batch} --split {split} --seed {seed}",
+                   f"--batch {batch} --split {split} --seed {seed}" + world.command_options(),
+        "parallel": world.record(batch),
         "datasets": [{"name": n, "sha256": sites.dataset_sha256(resolve(n)),
                       "held_out_users": held_out[n]} for n in names],
         "split": split, "split_seed": 0, "system": sector_system.SectorSystem().describe(),

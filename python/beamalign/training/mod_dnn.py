@@ -31,6 +31,7 @@ from ..doa.simulate import simulate_batch
 from ..doa.torch_scg import TorchScg
 from ..models.mod_dnn import ModDnn, snapshot_features, snapshot_scale
 from ..models.store import save_model
+from .ddp import World
 
 
 def autoencoder_batch(rng, net, profile, size, snr_range, rho_range):
@@ -97,13 +98,28 @@ def spectrum_labels(grid_deg, thetas, width_deg):
                                            width_deg) ** 2))
 
 
+class _Unrolled(torch.nn.Module):
+    """MoDL-SSR as one module whose forward DDP sees (it runs the calibrator twice)."""
+
+    def __init__(self, net, scg):
+        super().__init__()
+        self.net, self.scg = net, scg
+
+    def forward(self, eta_hat):
+        return self.net.modl_torch(eta_hat, self.scg)
+
+
 def train(path, num_antennas=4, num_subcarriers=16, ae_samples=200000,
           steps=800, batch=32, lr=3e-3, label_width_deg=0.2, label_weight=1.0, ae_snr_range=(30.0, 40.0),
           snr_range=(25.0, 35.0), rho_range=(0.0, 1.0), profile_seed=ARRAY_PROFILE_SEED, seed=0,
           impairment_levels=8, margin_deg=3.0, lam=0.1, huber_deg=0.5, validation=512,
-          validate_every=100, validation_snr_db=20.0, quiet=False, calibration=None):
+          validate_every=100, validation_snr_db=20.0, quiet=False, calibration=None,
+          world=World()):
     """Trains for one array: the profile drawn from profile_seed, or the table a chamber
-    run measured (calibration, a calibration file with an angle table)."""
+    run measured (calibration, a calibration file with an angle table). With a World of
+    several processes the calibrator trains as DDP (see training.ddp): every process fits
+    the same autoencoder from the same stream (a closed form, so no averaging) and scores
+    the same validation set, so all keep the same checkpoint."""
     torch.manual_seed(seed)
     torch.set_num_threads(1)
     rng = np.random.default_rng(seed)
@@ -115,11 +131,16 @@ def train(path, num_antennas=4, num_subcarriers=16, ae_samples=200000,
 
     ae_residual = fit_autoencoder(net, rng, profile, ae_samples, ae_snr_range, rho_range)
     net.autoencoder.requires_grad_(False)
+    if world.distributed:
+        rng = world.rng(seed)  # each process's own calibrator examples from here on
+    local_steps = world.local_steps(steps)
+    local_every = world.local_steps(validate_every)
 
     scg = TorchScg(num_antennas, net.solver_grid_deg, **net.scg_settings)
+    unrolled = world.wrap(_Unrolled(net, scg))
     calibrator = net.calibrator
-    optimiser = torch.optim.Adam(calibrator.parameters(), lr=lr)
-    schedule = torch.optim.lr_scheduler.StepLR(optimiser, max(steps // 6, 1), gamma=0.5)
+    optimiser = torch.optim.Adam(calibrator.parameters(), lr=lr * world.lr_scale)
+    schedule = torch.optim.lr_scheduler.StepLR(optimiser, max(local_steps // 6, 1), gamma=0.5)
     history = []
     # A fixed validation set picks the calibrator kept: the best of the checkpoints,
     # the untrained one (MoDL-SSR with z = eta, i.e. SCG alone) included.
@@ -138,9 +159,10 @@ def train(path, num_antennas=4, num_subcarriers=16, ae_samples=200000,
     checkpoints = [(0, validation_error())]
     best_state = copy.deepcopy(calibrator.state_dict())
     net.train()
-    for step in tqdm(range(1, steps + 1), desc="mod-dnn calibrator", disable=quiet):
+    for step in tqdm(range(1, local_steps + 1), desc="mod-dnn calibrator",
+                     disable=quiet or not world.leader):
         eta_hat, thetas, _ = calibrator_batch(rng, estimator, profile, batch, snr_range, rho_range)
-        out = net.modl_torch(eta_hat, scg)
+        out = unrolled(eta_hat)
         out = out / out.amax(dim=1, keepdim=True).clamp(min=1e-30)
         label_loss = torch.mean(torch.sum((out - spectrum_labels(net.solver_grid_deg, thetas,
                                                                  label_width_deg)) ** 2, dim=1))
@@ -154,13 +176,15 @@ def train(path, num_antennas=4, num_subcarriers=16, ae_samples=200000,
         optimiser.step()
         schedule.step()
         history.append(loss.item())
-        if step % validate_every == 0 or step == steps:
+        if step % local_every == 0 or step == local_steps:
             checkpoints.append((step, validation_error()))
             if checkpoints[-1][1] < min(v for _, v in checkpoints[:-1]):
                 best_state = copy.deepcopy(calibrator.state_dict())
     calibrator.load_state_dict(best_state)
     kept = min(checkpoints, key=lambda c: c[1])
     net.eval()
+    if not world.leader:
+        return path
 
     def curve(values, points=30):
         if not values:
@@ -172,7 +196,10 @@ def train(path, num_antennas=4, num_subcarriers=16, ae_samples=200000,
         "command": f"beamalign train mod-dnn --ae-samples {ae_samples} --steps {steps} "
                    f"--batch {batch} --seed {seed}"
                    + (f" --calibration {calibration}" if calibration else
-                      f" --array-seed {profile_seed}"),
+                      f" --array-seed {profile_seed}") + world.command_options(),
+        # Steps (and the validation's step numbers) count this process's steps, each of
+        # a global batch.
+        "parallel": {**world.record(batch), "steps": local_steps},
         "array": array_identity(profile_seed, calibration),
         "scenario": {"array": "ula", "num_antennas": num_antennas,
                      "num_subcarriers": num_subcarriers, "aoa_deg_uniform": [-60, 60],

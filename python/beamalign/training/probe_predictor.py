@@ -21,6 +21,7 @@ from ..models.probe_predictor import ProbePredictor, perturbed
 from ..models.store import save_model
 from ..predict import probe_system, sites
 from ..predict.datasets import resolve
+from .ddp import World
 
 DEFAULT_DATASET = "munich-30ghz"
 
@@ -36,10 +37,25 @@ def evaluate(net, sc, rng, bits=0, quantize_rsrp=True):
     return scores, sc.best
 
 
+class _EndToEnd(torch.nn.Module):
+    """Probes (phase-noised), their measured RSRPs and the predictor as one forward, the
+    one DDP sees; noise draws come from `generator`."""
+
+    def __init__(self, net, width, generator):
+        super().__init__()
+        self.net, self.width, self.generator = net, width, generator
+
+    def forward(self, channels):
+        weights = perturbed(self.net.probe.weights(), self.width)
+        return self.net(self.net.probe_rsrp(channels, weights, generator=self.generator))
+
+
 def train_model(sc_train, sc_test=None, parameterisation="uv", probes=8, noise_bits=0,
                 noise_width=1.0, epochs=200, batch=256, lr=1e-3, seed=0, quiet=True,
-                track_bits=0):
-    """Trains on sc_train; returns (net, top-3 of sc_test after each epoch)."""
+                track_bits=0, world=World()):
+    """Trains on sc_train; returns (net, top-3 of sc_test after each epoch). With a World
+    of several processes, as DDP (training.ddp): one shared shuffle per epoch, each
+    process its share of every global batch and its own noise draws."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -47,23 +63,26 @@ def train_model(sc_train, sc_test=None, parameterisation="uv", probes=8, noise_b
     net = ProbePredictor(system.num_h, system.num_v, probes, parameterisation,
                          re_power_dbm=system.re_power_dbm,
                          noise_dbm=system.measurement_noise_dbm)
+    noise_generator = generator
+    if world.distributed:
+        own_seed = int(world.rng(seed).integers(2**62))
+        noise_generator = torch.Generator().manual_seed(own_seed)
+        torch.manual_seed(own_seed)  # the phase noise of perturbed()
+    width = noise_width * 2 * math.pi / 2 ** noise_bits if noise_bits > 0 else 0.0
+    model = world.wrap(_EndToEnd(net, width, noise_generator))
     trainable = [p for p in net.parameters() if p.requires_grad]
-    optimiser = torch.optim.Adam(trainable, lr=lr)
+    optimiser = torch.optim.Adam(trainable, lr=lr * world.lr_scale)
     channels = torch.as_tensor(sc_train.channels)
     labels = torch.as_tensor(sc_train.best)
-    width = noise_width * 2 * math.pi / 2 ** noise_bits if noise_bits > 0 else 0.0
     curve = []
-    for _ in tqdm(range(epochs), desc=f"probe-predictor {parameterisation}", disable=quiet):
-        order = torch.randperm(len(labels), generator=generator)
-        for start in range(0, len(order), batch):
-            pick = order[start:start + batch]
-            weights = perturbed(net.probe.weights(), width)
-            rsrp = net.probe_rsrp(channels[pick], weights, generator=generator)
-            loss = torch.nn.functional.cross_entropy(net(rsrp), labels[pick])
+    for _ in tqdm(range(epochs), desc=f"probe-predictor {parameterisation}",
+                  disable=quiet or not world.leader):
+        for pick in world.batches(len(labels), batch, generator):
+            loss = torch.nn.functional.cross_entropy(model(channels[pick]), labels[pick])
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-        if sc_test is not None:
+        if sc_test is not None and world.leader:
             scores, best = evaluate(net, sc_test, rng, bits=track_bits)
             curve.append(probe_system.top_k_accuracy(scores, best, 3))
     net.eval()
@@ -72,7 +91,7 @@ def train_model(sc_train, sc_test=None, parameterisation="uv", probes=8, noise_b
 
 def train(path, dataset=None, seed=0, quiet=False, parameterisation="uv", probes=8,
           noise_bits=0, noise_width=1.0, epochs=200, batch=256, lr=1e-3, split="block",
-          command=None):
+          command=None, world=World()):
     """Trains on the training users of `dataset` (a site file, default the shipped
     munich trace) and writes the weights; the sidecar names the data set and its sha256."""
     dataset_path = resolve(dataset or DEFAULT_DATASET)
@@ -81,12 +100,17 @@ def train(path, dataset=None, seed=0, quiet=False, parameterisation="uv", probes
     train_users, test_users = sites.splits(site.subset(sc.users), split, seed=0)
     start, cpu_start = time.time(), time.process_time()
     net, curve = train_model(sc.subset(train_users), sc.subset(test_users), parameterisation,
-                             probes, noise_bits, noise_width, epochs, batch, lr, seed, quiet)
+                             probes, noise_bits, noise_width, epochs, batch, lr, seed, quiet,
+                             world=world)
+    if not world.leader:
+        return path
     training = {
         "command": command or (
             f"beamalign train probe-predictor --dataset {dataset or DEFAULT_DATASET} "
             f"--probes {parameterisation} --num-probes {probes} --noise-bits {noise_bits} "
-            f"--epochs {epochs} --batch {batch} --split {split} --seed {seed}"),
+            f"--epochs {epochs} --batch {batch} --split {split} --seed {seed}"
+            + world.command_options()),
+        "parallel": world.record(batch),
         "dataset": {"file": dataset_path.name, "sha256": sites.dataset_sha256(dataset_path),
                     "scene": site.meta.get("scene"), "users": len(sc),
                     "train_users": len(train_users), "held_out_users": len(test_users),

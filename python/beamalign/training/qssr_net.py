@@ -153,7 +153,5 @@ def train(path, nt=64, nr=16, paths=3, epochs=150, steps_per_epoch=50, batch=100
                     "links": VALIDATION_LINKS, "snr_db": VALIDATION_SNR_DB,
                     "seed": VALIDATION_SEED},
         parallel=world.record(batch, steps_per_epoch))
-    if world.distributed:
-        training["command"] += f" --nproc {world.size // world.nnodes}" + (
-            f" --nnodes {world.nnodes}" if world.nnodes > 1 else "")
+    training["command"] += world.command_options()
     return save_model(path, net.state_dict(), net.architecture(), training)
