@@ -38,7 +38,10 @@ class FakeTurntable:
         self.thread.start()
 
     def _serve(self):
-        connection, _ = self.server.accept()
+        try:
+            connection, _ = self.server.accept()
+        except OSError:  # a test closed the server to refuse the connection
+            return
         with connection, connection.makefile("rw", encoding="ascii", newline="\n") as stream:
             for line in stream:
                 words = line.split()
@@ -85,7 +88,10 @@ class ScriptedTurntable:
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self):
-        connection, _ = self.server.accept()
+        try:
+            connection, _ = self.server.accept()
+        except OSError:  # a test closed the server to refuse the connection
+            return
         with connection, connection.makefile("rb") as stream:
             for reply in self.replies:
                 stream.readline()

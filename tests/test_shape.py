@@ -153,7 +153,8 @@ BAD_ARGUMENTS = [
     ["train", "qssr-net", "--epochs", "-1"], ["train", "qssr-net", "--batch", "0"],
     ["train", "mod-dnn", "--nt", "8"], ["train", "doa-cnn", "--ae-samples", "5"],
     ["train", "qssr-net", "--out", "/nonexistent/m.safetensors"], ["train", "nonsense"],
-    ["train", "qssr-net", "--nproc", "0"], ["train", "mod-dnn", "--nproc", "2"],
+    ["train", "qssr-net", "--nproc", "0"], ["train", "mod-dnn", "--nproc", "2", "--nnodes", "2"],
+    ["train", "probe-predictor", "--nproc", "2", "--master", "nohost"],
     ["train", "qssr-net", "--nnodes", "2"], ["train", "qssr-net", "--master", "nohost"],
     ["train", "qssr-net", "--nnodes", "2", "--node-rank", "2", "--master", "127.0.0.1:5"],
     # calibrate
