@@ -18,6 +18,7 @@ from .messages import beam_cmd, dict_to_pmt
 from .results import ResultHistory
 from .validate import (
     BadInput,
+    GuardedBlock,
     MessageError,
     Watchdog,
     dwell_reading,
@@ -28,7 +29,7 @@ from .validate import (
 )
 
 
-class beam_aligner(gr.basic_block, ResultHistory):
+class beam_aligner(GuardedBlock, gr.basic_block, ResultHistory):
     """Runs a beam search (exhaustive, binary, qssr) against any array source.
 
     Sends `beam_cmd`, consumes `rsrp`, publishes `result` (method, u_tx, u_rx, f, w,
@@ -104,17 +105,10 @@ class beam_aligner(gr.basic_block, ResultHistory):
         self._sent = {"tx": None, "rx": None}
         self._sent_id = {"tx": -1, "rx": -1}
         self._timer = None
-        for port in (proto.RSRP, proto.START, proto.ABORT, proto.CHANNEL_INFO):
-            self.message_port_register_in(pmt.intern(port))
-        self.message_port_register_out(pmt.intern(proto.BEAM_CMD))
-        self.message_port_register_out(pmt.intern(proto.RESULT))
-        self.set_msg_handler(pmt.intern(proto.RSRP), self._handle_rsrp)
-        self.set_msg_handler(pmt.intern(proto.START), self._handle_start)
-        self.set_msg_handler(pmt.intern(proto.ABORT), self._handle_abort)
-        self.set_msg_handler(pmt.intern(proto.CHANNEL_INFO), self._handle_channel_info)
-
-    def malformed_messages(self):
-        return self.bad_input.count
+        self.register_message_ports(
+            {proto.RSRP: self._handle_rsrp, proto.START: self._handle_start,
+             proto.ABORT: self._handle_abort, proto.CHANNEL_INFO: self._handle_channel_info},
+            outputs=(proto.BEAM_CMD, proto.RESULT))
 
     # --- flowgraph life cycle
     def start(self):

@@ -3,15 +3,22 @@
 import threading
 
 import numpy as np
-import pmt
 from gnuradio import gr
 
 from .. import protocol as proto
 from ..arrays.geometry import ula_steering
-from .validate import BadInput, DisplayPace, MessageError, guarded, successful_result, vector
+from .validate import (
+    BadInput,
+    DisplayPace,
+    GuardedBlock,
+    MessageError,
+    guarded,
+    successful_result,
+    vector,
+)
 
 
-class beam_display(gr.sync_block):
+class beam_display(GuardedBlock, gr.sync_block):
     """Beam pattern of the chosen beam and the RSRP of each probe, as vector streams.
 
     Output 0: the gain |a(N, u)^H b|^2 in dB of the last result's Tx beam (side "tx") or
@@ -48,11 +55,7 @@ class beam_display(gr.sync_block):
         self._lock = threading.Lock()
         self._pattern = np.full(points, floor_db, dtype=np.float32)
         self._rsrp = np.full(probes, floor_db, dtype=np.float32)
-        self.message_port_register_in(pmt.intern(proto.RESULT))
-        self.set_msg_handler(pmt.intern(proto.RESULT), self._handle_result)
-
-    def malformed_messages(self):
-        return self.bad_input.count
+        self.register_message_ports({proto.RESULT: self._handle_result})
 
     @guarded
     def _handle_result(self, msg):

@@ -16,6 +16,7 @@ from .messages import beam_cmd, dict_to_pmt
 from .results import ResultHistory
 from .validate import (
     BadInput,
+    GuardedBlock,
     MessageError,
     Watchdog,
     dwell_reading,
@@ -26,7 +27,7 @@ from .validate import (
 )
 
 
-class beam_predictor(gr.basic_block, ResultHistory):
+class beam_predictor(GuardedBlock, gr.basic_block, ResultHistory):
     """Transmits the learned probe beams, predicts the best codebook beam from their
     RSRPs, re-probes the top_k candidates and keeps the strongest.
 
@@ -78,17 +79,10 @@ class beam_predictor(gr.basic_block, ResultHistory):
         self._step = None
         self._channel = None  # (N,) true channel (h^H w convention) from channel_info
 
-        for port in (proto.RSRP, proto.START, proto.ABORT, proto.CHANNEL_INFO):
-            self.message_port_register_in(pmt.intern(port))
-        self.message_port_register_out(pmt.intern(proto.BEAM_CMD))
-        self.message_port_register_out(pmt.intern(proto.RESULT))
-        self.set_msg_handler(pmt.intern(proto.RSRP), self._handle_rsrp)
-        self.set_msg_handler(pmt.intern(proto.START), self._handle_start)
-        self.set_msg_handler(pmt.intern(proto.ABORT), self._handle_abort)
-        self.set_msg_handler(pmt.intern(proto.CHANNEL_INFO), self._handle_channel_info)
-
-    def malformed_messages(self):
-        return self.bad_input.count
+        self.register_message_ports(
+            {proto.RSRP: self._handle_rsrp, proto.START: self._handle_start,
+             proto.ABORT: self._handle_abort, proto.CHANNEL_INFO: self._handle_channel_info},
+            outputs=(proto.BEAM_CMD, proto.RESULT))
 
     def start(self):
         self._watchdog.start()

@@ -10,10 +10,10 @@ from gnuradio import gr
 from .. import protocol as proto
 from ..arrays.geometry import ula_steering
 from .messages import dict_to_pmt
-from .validate import BadInput, MessageError, fields_of, guarded, vector
+from .validate import BadInput, GuardedBlock, MessageError, fields_of, guarded, vector
 
 
-class channel_emulator(gr.sync_block):
+class channel_emulator(GuardedBlock, gr.sync_block):
     """Vectors of nt transmitted element samples in, vectors of nr received ones out:
     y = H x + n, n ~ CN(0, sigma^2) per receive element with SNR = 1/sigma^2 (a unit
     channel), times exp(j 2 pi cfo k) for a carrier offset of cfo cycles per sample.
@@ -37,12 +37,8 @@ class channel_emulator(gr.sync_block):
         self._lock = threading.Lock()
         self._h = np.zeros((nr, nt), np.complex64)
         self._h[0, 0] = 1.0
-        self.message_port_register_in(pmt.intern(proto.CHANNEL))
-        self.message_port_register_out(pmt.intern(proto.CHANNEL_INFO))
-        self.set_msg_handler(pmt.intern(proto.CHANNEL), self._handle_channel)
-
-    def malformed_messages(self):
-        return self.bad_input.count
+        self.register_message_ports({proto.CHANNEL: self._handle_channel},
+                                    outputs=(proto.CHANNEL_INFO,))
 
     @guarded
     def _handle_channel(self, msg):

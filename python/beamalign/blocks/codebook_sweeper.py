@@ -8,10 +8,19 @@ from gnuradio import gr
 
 from .. import protocol as proto
 from .messages import beam_cmd, dict_to_pmt
-from .validate import BadInput, MessageError, Watchdog, dwell_reading, fields_of, guarded, integer
+from .validate import (
+    BadInput,
+    GuardedBlock,
+    MessageError,
+    Watchdog,
+    dwell_reading,
+    fields_of,
+    guarded,
+    integer,
+)
 
 
-class codebook_sweeper(gr.basic_block):
+class codebook_sweeper(GuardedBlock, gr.basic_block):
     """Sweeps the beams of a codebook on one side and reports the strongest.
 
     Sends the fixed weights of the other side (beam_id -1), then each codeword as a
@@ -67,15 +76,9 @@ class codebook_sweeper(gr.basic_block):
         self._sequence = 0  # beam_cmd ids: a fresh one per dwell, so late answers are known
         self._retries = 0
 
-        self.message_port_register_in(pmt.intern(proto.RSRP))
-        self.message_port_register_in(pmt.intern(proto.START))
-        self.message_port_register_out(pmt.intern(proto.BEAM_CMD))
-        self.message_port_register_out(pmt.intern(proto.RESULT))
-        self.set_msg_handler(pmt.intern(proto.RSRP), self._handle_rsrp)
-        self.set_msg_handler(pmt.intern(proto.START), self._handle_start)
-
-    def malformed_messages(self):
-        return self.bad_input.count
+        self.register_message_ports(
+            {proto.RSRP: self._handle_rsrp, proto.START: self._handle_start},
+            outputs=(proto.BEAM_CMD, proto.RESULT))
 
     def start(self):
         self._watchdog.start()

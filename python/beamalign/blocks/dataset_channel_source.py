@@ -10,10 +10,10 @@ from .. import protocol as proto
 from ..predict import probe_system, sector_system, sites
 from ..predict.datasets import resolve
 from .messages import dict_to_pmt
-from .validate import BadInput, guarded
+from .validate import BadInput, GuardedBlock, guarded
 
 
-class dataset_channel_source(gr.basic_block):
+class dataset_channel_source(GuardedBlock, gr.basic_block):
     """Sends the next user's per-antenna channel on `channel` at each `start` message
     (and at flowgraph start with autostart).
 
@@ -51,12 +51,8 @@ class dataset_channel_source(gr.basic_block):
         self.sent = 0
         self.bad_input = BadInput()
         self._lock = threading.Lock()
-        self.message_port_register_in(pmt.intern(proto.START))
-        self.message_port_register_out(pmt.intern(proto.CHANNEL))
-        self.set_msg_handler(pmt.intern(proto.START), self._handle_start)
-
-    def malformed_messages(self):
-        return self.bad_input.count
+        self.register_message_ports({proto.START: self._handle_start},
+                                    outputs=(proto.CHANNEL,))
 
     def start(self):
         if self.autostart:

@@ -4,16 +4,23 @@ streams (x + j y, metres from the BS) for a Qt GUI constellation sink: a map."""
 import threading
 
 import numpy as np
-import pmt
 from gnuradio import gr
 
 from .. import protocol as proto
 from ..predict import sector_system, sites
 from ..predict.datasets import resolve
-from .validate import BadInput, DisplayPace, fields_of, guarded, successful_result, vector
+from .validate import (
+    BadInput,
+    DisplayPace,
+    GuardedBlock,
+    fields_of,
+    guarded,
+    successful_result,
+    vector,
+)
 
 
-class position_map(gr.sync_block):
+class position_map(GuardedBlock, gr.sync_block):
     """Output 0: the users of the data set (of one sector, or all with sector -1),
     subsampled to `points`; output 1: the true position of the last `channel` message
     (its `position` field); output 2: the last `result`'s estimated `position` (seed
@@ -42,13 +49,8 @@ class position_map(gr.sync_block):
         self._true = np.complex64(np.nan)
         self._estimate = np.complex64(np.nan)
         self._offset = 0
-        for port in (proto.RESULT, proto.CHANNEL):
-            self.message_port_register_in(pmt.intern(port))
-        self.set_msg_handler(pmt.intern(proto.RESULT), self._handle_result)
-        self.set_msg_handler(pmt.intern(proto.CHANNEL), self._handle_channel)
-
-    def malformed_messages(self):
-        return self.bad_input.count
+        self.register_message_ports({proto.RESULT: self._handle_result,
+                                     proto.CHANNEL: self._handle_channel})
 
     @guarded
     def _handle_result(self, msg):

@@ -3,14 +3,21 @@
 import threading
 
 import numpy as np
-import pmt
 from gnuradio import gr
 
 from .. import protocol as proto
-from .validate import BadInput, DisplayPace, MessageError, guarded, successful_result, vector
+from .validate import (
+    BadInput,
+    DisplayPace,
+    GuardedBlock,
+    MessageError,
+    guarded,
+    successful_result,
+    vector,
+)
 
 
-class result_display(gr.sync_block):
+class result_display(GuardedBlock, gr.sync_block):
     """The last successful result's `field` (a number or a vector, e.g. beam_id,
     probes_dbm, scores) as a float vector of `length`, padded with `fill`, emitted at
     rate_hz (a display's pace). With one_hot, a number n is shown as a vector of zeros
@@ -31,11 +38,7 @@ class result_display(gr.sync_block):
         self.bad_input = BadInput()
         self._lock = threading.Lock()
         self._shown = np.full(self.length, self.fill, dtype=np.float32)
-        self.message_port_register_in(pmt.intern(proto.RESULT))
-        self.set_msg_handler(pmt.intern(proto.RESULT), self._handle_result)
-
-    def malformed_messages(self):
-        return self.bad_input.count
+        self.register_message_ports({proto.RESULT: self._handle_result})
 
     @guarded
     def _handle_result(self, msg):

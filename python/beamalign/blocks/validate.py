@@ -15,6 +15,7 @@ import threading
 import time
 
 import numpy as np
+import pmt
 
 from .. import protocol as proto
 from .messages import pmt_to_dict
@@ -41,6 +42,24 @@ class BadInput:
             self._seen.add(what)
         if first:
             logger.warn(f"{what} (dropped; further ones are only counted)")
+
+
+class GuardedBlock:
+    """Mixin of a Python block whose message handlers are `guarded` (and that keeps the
+    BadInput they report to as `bad_input`): its ports, and what it dropped."""
+
+    def register_message_ports(self, handlers, outputs=()):
+        """Input ports with their handlers (port name -> bound method: GNU Radio looks
+        Python handlers up by name), then the output ports."""
+        for port, handler in handlers.items():
+            self.message_port_register_in(pmt.intern(port))
+            self.set_msg_handler(pmt.intern(port), handler)
+        for port in outputs:
+            self.message_port_register_out(pmt.intern(port))
+
+    def malformed_messages(self):
+        """Messages dropped as malformed (or failed in a handler) since the block was made."""
+        return self.bad_input.count
 
 
 def guarded(handler):
