@@ -98,13 +98,18 @@ def test_no_scheduler_and_a_one_process_bench_are_one_line_errors(tmp_path):
     assert len(out.stderr.strip().splitlines()) == 1
 
 
-def test_ddp_training_over_two_processes(tmp_path):
+def _train_on_two_processes(tmp_path, name, *options):
+    """`beamalign train NAME ... --nproc 2`: the sidecar's training entry, and stderr."""
     out = tmp_path / "net.safetensors"
-    run = subprocess.run([sys.executable, "-m", "gnuradio.beamalign.cli", "train", "qssr-net",
-                          "--epochs", "2", "--steps", "3", "--nproc", "2", "--quiet",
-                          "--out", str(out)], capture_output=True, text=True, timeout=600)
+    run = subprocess.run([sys.executable, "-m", "gnuradio.beamalign.cli", "train", name,
+                          *options, "--nproc", "2", "--quiet", "--out", str(out)],
+                         capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
-    training = json.loads(out.with_suffix(".json").read_text())["training"]
+    return json.loads(out.with_suffix(".json").read_text())["training"], run.stderr
+
+
+def test_ddp_training_over_two_processes(tmp_path):
+    training, _ = _train_on_two_processes(tmp_path, "qssr-net", "--epochs", "2", "--steps", "3")
     assert training["parallel"] == {"world_size": 2, "nnodes": 1, "global_batch": 200,
                                     "batch_per_process": 100, "steps_per_epoch": 2,
                                     "lr_scale": 1.4142, "backend": "gloo"}
@@ -145,18 +150,13 @@ DDP_RUNS = {
 @pytest.mark.parametrize("name", sorted(DDP_RUNS))
 def test_every_trainer_runs_as_ddp(tmp_path, name):
     options, batch = DDP_RUNS[name]
-    out = tmp_path / "net.safetensors"
-    run = subprocess.run([sys.executable, "-m", "gnuradio.beamalign.cli", "train", name,
-                          *options, "--nproc", "2", "--quiet", "--out", str(out)],
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr
-    training = json.loads(out.with_suffix(".json").read_text())["training"]
+    training, stderr = _train_on_two_processes(tmp_path, name, *options)
     parallel = training["parallel"]
     assert (parallel["world_size"], parallel["global_batch"], parallel["backend"]) == \
         (2, 2 * batch, "gloo")
     assert parallel["lr_scale"] == 1.4142
     assert training["command"].endswith("--nproc 2")
-    assert "leaked semaphore" not in run.stderr  # the processes leave cleanly
+    assert "leaked semaphore" not in stderr  # the processes leave cleanly
 
 
 def test_a_training_bench_gives_the_same_rows_on_two_workers(tmp_path):

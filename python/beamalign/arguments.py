@@ -7,6 +7,7 @@ import os
 import tempfile
 
 from .hw.link import link_addresses
+from .scaleout import host_port
 
 
 def number(kind, low=None, high=None, low_open=False):
@@ -62,10 +63,12 @@ def link_address(text):
 
 def scheduler_address(text):
     """A Dask scheduler: tcp://HOST:PORT."""
-    host, _, port = text.removeprefix("tcp://").rpartition(":")
-    if not text.startswith("tcp://") or not host or not port.isdigit() \
-            or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"scheduler must be tcp://HOST:PORT, got {text!r}")
+    try:
+        if not text.startswith("tcp://"):
+            raise ValueError(f"expected tcp://HOST:PORT, got {text!r}")
+        host_port(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"scheduler: {err}") from None
     return text
 
 

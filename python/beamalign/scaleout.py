@@ -299,6 +299,28 @@ def run_chunks(engine, report, function, tasks, *key):
     return parts
 
 
+def run_point_chunks(engine, report, function, points, trials, chunk_trials, seed, task, *key):
+    """A bench of `trials` trials at each of `points`: each point's trials in slices of
+    chunk_trials, each slice a chunk with its own stream (child p * slices + c of the
+    seed), made by task(stream, first trial, count, point). Returns the chunks' results
+    per point, in order: [[results of point 0's slices], ...]."""
+    slices = trial_slices(trials, chunk_trials)
+    streams = spawn_streams(seed, len(points) * len(slices))
+    tasks = [task(streams[p * len(slices) + c], first, count, point)
+             for p, point in enumerate(points) for c, (first, count) in enumerate(slices)]
+    report.params["chunk_trials"] = chunk_trials
+    parts = run_chunks(engine, report, function, tasks, *key)
+    return [parts[p * len(slices):(p + 1) * len(slices)] for p in range(len(points))]
+
+
+def host_port(text):
+    """(host, port) of "HOST:PORT" (a leading tcp:// allowed), or ValueError."""
+    host, _, port = text.removeprefix("tcp://").rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected HOST:PORT with a port in 1..65535, got {text!r}")
+    return host, int(port)
+
+
 def free_port():
     """A TCP port on loopback that nothing listens on (for a scheduler or a DDP master)."""
     with socket.socket() as s:

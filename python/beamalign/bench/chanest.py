@@ -24,7 +24,7 @@ from ..chanest import (
 )
 from ..chanest.eda import default_srl_bound
 from ..chanest.hybrid import configure_beams, noisy_channel
-from ..scaleout import run_chunks, spawn_streams, trial_slices
+from ..scaleout import run_point_chunks
 from .report import Report
 
 SNRS_DB = (0, 5, 10, 15, 20, 25, 30)
@@ -164,16 +164,13 @@ def _score(report, method, x_name, x, errors, times, progress, **extra):
 def _run(engine, report, scenario, receivers, x_name, points, trials, seed, progress,
          **extra):
     """Every point's trials in chunks (on `engine`), then one row set per estimator."""
-    slices = trial_slices(trials, CHUNK_TRIALS)
-    streams = spawn_streams(seed, len(points) * len(slices))
-    tasks = [(streams[p * len(slices) + c], first, count, x_name, x, scenario, receivers)
-             for p, x in enumerate(points) for c, (first, count) in enumerate(slices)]
-    report.params["chunk_trials"] = CHUNK_TRIALS
-    parts = run_chunks(engine, report, _chanest_chunk, tasks, scenario.shape, x_name,
-                       list(points), [[(name, method, fields) for name, method, _, fields, _
-                                       in r.estimators] for r in receivers])
-    for p, x in enumerate(points):
-        chunks = parts[p * len(slices):(p + 1) * len(slices)]
+    per_point = run_point_chunks(
+        engine, report, _chanest_chunk, points, trials, CHUNK_TRIALS, seed,
+        lambda stream, first, count, x: (stream, first, count, x_name, x, scenario, receivers),
+        scenario.shape, x_name, list(points),
+        [[(name, method, fields) for name, method, _, fields, _ in r.estimators]
+         for r in receivers])
+    for x, chunks in zip(points, per_point):
         for receiver in receivers:
             for name, method, _, fields, _ in receiver.estimators:
                 errors = [e for chunk in chunks for e in chunk[name][0]]

@@ -27,7 +27,7 @@ from ..doa.estimate import (
     load_mod_dnn,
     load_model,
 )
-from ..scaleout import run_chunks, spawn_streams, trial_slices
+from ..scaleout import run_chunks, run_point_chunks, spawn_streams
 from .report import Report
 
 ANGLES_DEG = (-45.0, -15.0, 15.0, 45.0)
@@ -230,20 +230,15 @@ def _doa_chunk(task):
 def _doa_points(engine, report, points, trials, seed, m, k, paths):
     """points: [(x, snr_db, impairment)]; each point's trials in chunks (on `engine`),
     joined in chunk order: {x: (AoAs, {method: errors})}."""
-    slices = trial_slices(trials, CHUNK_TRIALS)
-    streams = spawn_streams(seed, len(points) * len(slices))
-    tasks = [(streams[p * len(slices) + c], count, m, k, snr_db, impairment, paths)
-             for p, (_, snr_db, impairment) in enumerate(points)
-             for c, (_, count) in enumerate(slices)]
-    report.params["chunk_trials"] = CHUNK_TRIALS
-    parts = run_chunks(engine, report, _doa_chunk, tasks)
-    joined = {}
-    for p, (x, _, _) in enumerate(points):
-        chunks = parts[p * len(slices):(p + 1) * len(slices)]
-        joined[x] = (np.concatenate([c[0] for c in chunks]),
-                     {method: [e for c in chunks for e in c[1][method]]
-                      for method in DOA_METHODS})
-    return joined
+    def task(stream, _, count, point):
+        _, snr_db, impairment = point
+        return stream, count, m, k, snr_db, impairment, paths
+
+    per_point = run_point_chunks(engine, report, _doa_chunk, points, trials, CHUNK_TRIALS,
+                                 seed, task)
+    return {x: (np.concatenate([c[0] for c in chunks]),
+                {method: [e for c in chunks for e in c[1][method]] for method in DOA_METHODS})
+            for (x, _, _), chunks in zip(points, per_point)}
 
 
 def _weights(models, mod_dnn_model, doa_cnn_model, report):

@@ -248,8 +248,7 @@ def trace_site(out, scene_name, frequency, bs_position=None, radius=200.0, spaci
 
     tasks = [(scene_name, frequency, bs_position, positions, max_depth, samples, paths,
               seed + index) for index, positions in todo]
-    engine.map(_trace_task, tasks, desc=f"trace {scene_name}",
-                             on_result=save_batch)
+    engine.map(_trace_task, tasks, desc=f"trace {scene_name}", on_result=save_batch)
     bar.close()
     pieces = []
     for index, _ in batches:

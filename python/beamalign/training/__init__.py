@@ -7,7 +7,6 @@ name to its loop and to how the command's options (--epochs, --steps, --batch, .
 onto the loop's own arguments.
 """
 import importlib
-import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -75,8 +74,6 @@ def run_training(name, out=None, seed=0, quiet=False, nt=None, nr=None, nproc=No
     unused = sorted(key for key, value in options.items()
                     if value is not None and key not in trainer.options)
     parallel = {"nproc": nproc, "master": master, "nnodes": nnodes, "node_rank": node_rank}
-    if "world" not in inspect.signature(trainer.train).parameters:
-        unused += sorted(key for key, value in parallel.items() if value is not None)
     if unused:
         raise ValueError(f"train {name} does not take --{', --'.join(u.replace('_', '-') for u in unused)}")
     arguments = {trainer.options[key]: value for key, value in options.items()

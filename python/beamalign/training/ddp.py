@@ -24,7 +24,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from tqdm import tqdm
 
-from ..scaleout import free_port
+from ..scaleout import free_port, host_port
 
 # How long processes wait for each other to join (seconds): other machines may start
 # their command a little later.
@@ -121,10 +121,10 @@ class World:
 
 
 def parse_master(text):
-    host, _, port = (text or "").rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"--master must be HOST:PORT, got {text!r}")
-    return host, int(port)
+    try:
+        return host_port(text)
+    except ValueError as err:
+        raise ValueError(f"--master: {err}") from None
 
 
 def _process(local_rank, train, path, nproc, master, nnodes, node_rank, arguments):
