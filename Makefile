@@ -60,6 +60,7 @@ test: build lint
 demo: build
 	$(VENV)/bin/beamalign sweep --nt 64 --nr 16 --snr-db 20 --seed 1
 	$(VENV)/bin/beamalign align --method qssr-net --nt 64 --nr 16 --snr-db 20 --trials 10 --seed 1
+	$(VENV)/bin/beamalign align --method qssr-net-2pass --nt 64 --nr 16 --snr-db 20 --trials 10 --seed 1
 
 clean:
 	rm -rf $(BUILD) $(STAMPS)

@@ -68,6 +68,46 @@ class HierarchicalSearch:
             parent = children[rows[:, 0], np.argmax(powers, axis=1)]
         return Descent(parent, powers, children, history)
 
+    def _final_check(self, side, layers, descent, fixed, batch):
+        """One more final-layer probe per trial: the strongest beam's neighbour outside
+        the probed children when it is at their edge, else the strongest beam again.
+
+        A path just outside the children (an earlier layer's choice at a sector
+        boundary) leaves the edge beam strongest; the ratio of that beam and its only
+        probed neighbour then puts the angle on the wrong side of it, a beamwidth or more
+        off. Returns the Descent widened to ary + 2 columns (unprobed: power -1)."""
+        k = layers[-1].shape[0]
+        rows = np.arange(batch)
+        children, powers = descent.children, descent.powers
+        anchor = np.argmax(powers, axis=1)
+        outer_left, outer_right = (children[:, 0] - 1) % k, (children[:, -1] + 1) % k
+        at_left, at_right = anchor == 0, anchor == self.ary - 1
+        pick = np.where(at_left, outer_left,
+                        np.where(at_right, outer_right, children[rows, anchor]))
+        beams = layers[-1][pick][:, None, :]
+        other = fixed[:, None, :]
+        tx, rx = (beams, other) if side == "tx" else (other, beams)
+        extra = (yield Probe(tx=tx, rx=rx, side=side, layer=len(layers) - 1,
+                             tx_ids=pick[:, None] if side == "tx" else None,
+                             rx_ids=pick[:, None] if side == "rx" else None))[:, 0]
+        widened = np.full((batch, self.ary + 2), -1.0)
+        widened[:, 1:-1] = powers
+        widened[at_left, 0] = extra[at_left]
+        widened[at_right, -1] = extra[at_right]
+        inside = ~(at_left | at_right)
+        # The strongest beam measured twice: the mean of the two readings.
+        widened[inside, anchor[inside] + 1] = 0.5 * (powers[inside, anchor[inside]]
+                                                     + extra[inside])
+        columns = np.column_stack([outer_left, children, outer_right])
+        best = columns[rows, np.argmax(widened, axis=1)]
+        return Descent(best, widened, columns, descent.history)
+
+    def _final_candidates(self, side, layers, descent):
+        """The side's final beam(s) and angle(s): one here; two where a network's angle
+        is checked against the ratio's (QSSRNet)."""
+        beam, u = self._finish_side(side, layers, descent)
+        return [(self._full_aperture(side, beam, u), u)]
+
     def _finish_side(self, side, layers, descent):
         """Final beam and angle of one side (codebook-based here)."""
         k = layers[-1].shape[0]
@@ -116,11 +156,12 @@ class QSSR(HierarchicalSearch):
         angles = codebooks.dft_angles(k)
         powers, children = descent.powers, descent.children
         rows = np.arange(len(descent.best))
+        last = powers.shape[1] - 1  # ary - 1, or ary + 1 after final_check
         anchor = np.argmax(powers, axis=1)
-        left = np.clip(anchor - 1, 0, 3)
-        right = np.clip(anchor + 1, 0, 3)
+        left = np.clip(anchor - 1, 0, last)
+        right = np.clip(anchor + 1, 0, last)
         # At a quartet edge the only probed neighbour is used (the paper's ambiguity).
-        use_right = (anchor == 0) | ((anchor < 3) & (powers[rows, right] >= powers[rows, left]))
+        use_right = (anchor == 0) | ((anchor < last) & (powers[rows, right] >= powers[rows, left]))
         aux = np.where(use_right, right, left)
         p_anchor, p_aux = powers[rows, anchor], powers[rows, aux]
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -149,6 +190,14 @@ class QSSRNet(QSSR):
 
     def _finish_side(self, side, layers, descent):
         return None, self.network.estimate(side, descent.history)
+
+    def _final_candidates(self, side, layers, descent):
+        # The network's angle and the ratio's, to be measured one against the other:
+        # each fails where the other does not (the network far off on an unusual
+        # history, the ratio at a quartet edge).
+        ratio_u = QSSR._finish_side(self, side, layers, descent)[1]
+        return [(self._full_aperture(side, None, u), u)
+                for u in (self.network.estimate(side, descent.history), ratio_u)]
 
 
 class CompensatedQSSRNet(QSSRNet):
@@ -242,36 +291,57 @@ class TwoPass:
     """A hierarchical search in two passes, against the outages of the one-pass search.
 
     The one-pass search finds the Tx angle with a single Rx antenna, 10log10(Nr) dB below
-    the link's beamformed SNR, and most of its outages start there (a wrong first-layer
-    sector). Pass 1 descends the Tx layers but the last with one Rx antenna; the Rx
-    descent then runs against that wide Tx beam; pass 2 descends every Tx layer again
-    against the Rx beam. Cost: ary * (2 Tx layers - 1 + Rx layers) measurements (28
-    for QSSR on 64 x 16, 30 for binary search).
+    the link's beamformed SNR, and most of its outages start there (a wrong Tx sector,
+    or a path just outside the final quartet). Pass 1 probes the Tx layers down to the
+    first of at least four beams with one Rx antenna; the Rx descent then runs against
+    that wide Tx beam; pass 2 descends every Tx layer against the Rx beam. Each side's
+    final layer takes one more probe (`_final_check`), and where a side has two
+    candidate angles (QSSR-Net's network and ratio) both full-aperture beams are
+    measured and the stronger kept. 26 measurements for binary search and QSSR on
+    64 x 16, 30 for QSSR-Net.
     """
 
     def __init__(self, base):
         self.base = base
         self.nt, self.nr, self.beam_norm = base.nt, base.nr, base.beam_norm
         self.name = f"{base.name}-2pass"
+        sizes = [layer.shape[0] for layer in base.tx_layers]
+        self.wide_layers = next((i + 1 for i, k in enumerate(sizes) if k >= 4), len(sizes))
 
     @property
     def measurements(self):
         base = self.base
-        return base.ary * (2 * len(base.tx_layers) - 1 + len(base.rx_layers))
+        layers = self.wide_layers + len(base.rx_layers) + len(base.tx_layers)
+        # Per side: the final check, and with QSSR-Net its two candidate beams.
+        per_side = 3 if isinstance(base, QSSRNet) else 1
+        return base.ary * layers + 2 * per_side
 
     def search(self, batch):
         base = self.base
-        first = yield from base._descend("tx", base.tx_layers[:-1],
+        first = yield from base._descend("tx", base.tx_layers[:self.wide_layers],
                                          single_antenna(base.nr, batch), batch)
-        wide = base.tx_layers[-2][first.best]
+        wide = base.tx_layers[self.wide_layers - 1][first.best]
         wide = wide / np.linalg.norm(wide, axis=1, keepdims=True)
-        rx_descent = yield from base._descend("rx", base.rx_layers, wide, batch)
-        w, u_rx = base._finish_side("rx", base.rx_layers, rx_descent)
-        w = base._full_aperture("rx", w, u_rx)
-        tx_descent = yield from base._descend("tx", base.tx_layers, w, batch)
-        f, u_tx = base._finish_side("tx", base.tx_layers, tx_descent)
-        f = base._full_aperture("tx", f, u_tx)
+        w, u_rx = yield from self._side("rx", base.rx_layers, wide, batch)
+        f, u_tx = yield from self._side("tx", base.tx_layers, w, batch)
         return Alignment(self.name, f, w, u_tx, u_rx, self.measurements)
+
+    def _side(self, side, layers, fixed, batch):
+        """Descends one side against the other's fixed beam; returns (beam, angle)."""
+        base = self.base
+        descent = yield from base._descend(side, layers, fixed, batch)
+        descent = yield from base._final_check(side, layers, descent, fixed, batch)
+        candidates = base._final_candidates(side, layers, descent)
+        if len(candidates) == 1:
+            return candidates[0]
+        beams = np.stack([beam for beam, _ in candidates], axis=1)  # (B, C, N)
+        other = np.broadcast_to(fixed[:, None, :], (batch, len(candidates), fixed.shape[-1]))
+        tx, rx = (beams, other) if side == "tx" else (other, beams)
+        powers = yield Probe(tx=tx, rx=rx, side=side, layer=len(layers))
+        chosen = np.argmax(powers, axis=1)
+        rows = np.arange(batch)
+        angles = np.stack([u for _, u in candidates], axis=1)
+        return beams[rows, chosen], angles[rows, chosen]
 
 
 STRATEGIES = {"exhaustive": ExhaustiveSearch, "binary": BinarySearch, "qssr": QSSR,
