@@ -76,3 +76,19 @@ def existing(text):
     if not os.path.isfile(text):
         raise argparse.ArgumentTypeError(f"{text}: no such file")
     return text
+
+
+def name_list(text):
+    """Comma-separated names, as a tuple ("a,b" -> ("a", "b"))."""
+    names = tuple(name.strip() for name in text.split(","))
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
+    return names
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr (exit 2), not the usage
+    block: the usage of `beamalign bench` alone is twenty lines. Subparsers inherit it."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")

@@ -5,8 +5,8 @@ Every choice list comes from the registry it names, every number is range-checke
 parsing, and an error from the package (a bad file, an impossible setting, a path that
 cannot be written) ends the command with one line on stderr and exit status 2.
 """
-import argparse
 import math
+import os
 import sys
 
 from . import bench, cli_site, commands, training
@@ -19,6 +19,7 @@ from .arguments import (
     REAL,
     SIZE,
     SNR,
+    OneLineParser,
     existing,
     link_address,
     number,
@@ -58,7 +59,7 @@ def _command(sub, name, func, help_text, common=True):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="beamalign", description="Beam management and array signal processing for GNU Radio.")
     parser.add_argument("--version", action="version", version=f"beamalign {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -215,6 +216,8 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    # UHD's banner goes to stderr at INFO; a failed command should say one line there.
+    os.environ.setdefault("UHD_LOG_CONSOLE_LEVEL", "warning")
     try:
         return args.func(args)
     except (FileFormatError, ValueError, OSError, TimeoutError, RuntimeError) as err:

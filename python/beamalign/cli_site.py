@@ -2,7 +2,17 @@
 """Parsers of the site-specific commands (`dataset`, `predict`) and their options of
 `train` and `bench`; cli.py builds the rest."""
 from . import commands
-from .arguments import COUNT, NONNEG, POSITIVE, REAL, existing, number, output, scheduler_address
+from .arguments import (
+    COUNT,
+    NONNEG,
+    POSITIVE,
+    REAL,
+    existing,
+    name_list,
+    number,
+    output,
+    scheduler_address,
+)
 from .models.choices import FUSION_METHODS, PROBE_PARAMETERISATIONS
 from .predict.raytrace import SCENES
 
@@ -125,5 +135,7 @@ def add_bench_options(run):
                      help="predict-sites: one SNR (default 0 and 20 dB); chanest-arrays (20)")
     run.add_argument("--subcarriers", type=number(int, 1, 256),
                      help="predict-sites: tones in the wideband RSRP sum (32; 1: narrowband)")
-    run.add_argument("--methods", help="predict-sites, predict-cross-site: comma-separated "
-                     f"networks (default {','.join(FUSION_METHODS[:1] + FUSION_METHODS[2:])})")
+    run.add_argument("--methods", type=name_list,
+                     help="align-*: comma-separated searches (e.g. qssr,qssr-2pass); "
+                     "predict-sites, predict-cross-site: networks (default "
+                     f"{','.join(FUSION_METHODS[:1] + FUSION_METHODS[2:])})")

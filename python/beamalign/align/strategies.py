@@ -50,12 +50,16 @@ class HierarchicalSearch:
     def measurements(self):
         return self.ary * (len(self.tx_layers) + len(self.rx_layers))
 
-    def _descend(self, side, layers, fixed, batch):
-        """Yields one probe per layer; returns the Descent (choices and every measurement)."""
+    def _descend(self, side, layers, fixed, batch, resume=None):
+        """Yields one probe per layer; returns the Descent (choices and every measurement).
+
+        resume: (depth, parent, history) continues a descent whose layers above `depth`
+        were measured elsewhere (TwoPass's grid of both sides' wide beams)."""
         rows = np.arange(batch)[:, None]
-        parent = np.zeros(batch, dtype=int)
-        history = []
-        for depth, layer in enumerate(layers):
+        start, parent, history = resume or (0, np.zeros(batch, dtype=int), [])
+        history = list(history)
+        for depth in range(start, len(layers)):
+            layer = layers[depth]
             children = (np.tile(np.arange(self.ary), (batch, 1)) if depth == 0
                         else self.ary * parent[:, None] + np.arange(self.ary))
             beams = layer[children]  # (B, ary, N)
@@ -299,37 +303,71 @@ class TwoPass:
     candidate angles (QSSR-Net's network and ratio) both full-aperture beams are
     measured and the stronger kept. 26 measurements for binary search and QSSR on
     64 x 16, 30 for QSSR-Net.
+
+    With more than GRID_ABOVE_NR Rx antennas one of them is too weak for pass 1 (18 dB
+    below the beamformed SNR for 64): pass 1 measures every pair of both sides' widest
+    beams instead (16 pairs), and the Rx descent continues under the best pair's Rx beam.
     """
+
+    GRID_ABOVE_NR = 16
 
     def __init__(self, base):
         self.base = base
         self.nt, self.nr, self.beam_norm = base.nt, base.nr, base.beam_norm
         self.name = f"{base.name}-2pass"
-        sizes = [layer.shape[0] for layer in base.tx_layers]
-        self.wide_layers = next((i + 1 for i, k in enumerate(sizes) if k >= 4), len(sizes))
+        self.tx_wide = self._widest(base.tx_layers)
+        self.rx_wide = self._widest(base.rx_layers)
+        self.grid = self.nr > self.GRID_ABOVE_NR and self.rx_wide < len(base.rx_layers)
+
+    @staticmethod
+    def _widest(layers):
+        """Layers down to the first of at least four beams (one for QSSR, two for binary)."""
+        return next((i + 1 for i, layer in enumerate(layers) if layer.shape[0] >= 4),
+                    len(layers))
 
     @property
     def measurements(self):
         base = self.base
-        layers = self.wide_layers + len(base.rx_layers) + len(base.tx_layers)
+        if self.grid:
+            first = (base.tx_layers[self.tx_wide - 1].shape[0]
+                     * base.rx_layers[self.rx_wide - 1].shape[0])
+            rx_layers = len(base.rx_layers) - self.rx_wide
+        else:
+            first, rx_layers = base.ary * self.tx_wide, len(base.rx_layers)
         # Per side: the final check, and with QSSR-Net its two candidate beams.
         per_side = 3 if isinstance(base, QSSRNet) else 1
-        return base.ary * layers + 2 * per_side
+        return first + base.ary * (rx_layers + len(base.tx_layers)) + 2 * per_side
 
     def search(self, batch):
         base = self.base
-        first = yield from base._descend("tx", base.tx_layers[:self.wide_layers],
-                                         single_antenna(base.nr, batch), batch)
-        wide = base.tx_layers[self.wide_layers - 1][first.best]
+        wide_layer = base.tx_layers[self.tx_wide - 1]
+        if self.grid:
+            rx_layer = base.rx_layers[self.rx_wide - 1]
+            powers = yield Probe(tx=wide_layer[None], rx=rx_layer[None], side="both",
+                                 grid=True, tx_ids=np.arange(wide_layer.shape[0]),
+                                 rx_ids=np.arange(rx_layer.shape[0]))
+            best_rx, best_tx = np.unravel_index(powers.reshape(batch, -1).argmax(axis=1),
+                                                powers.shape[1:])
+            # The chosen Tx beam's column is that Rx layer's record in the descent.
+            rows = np.arange(batch)
+            history = [(np.broadcast_to(codebooks.dft_angles(rx_layer.shape[0]),
+                                        (batch, rx_layer.shape[0])),
+                        powers[rows, :, best_tx])] if self.rx_wide == 1 else []
+            resume = (self.rx_wide, best_rx, history)
+        else:
+            first = yield from base._descend("tx", base.tx_layers[:self.tx_wide],
+                                             single_antenna(base.nr, batch), batch)
+            best_tx, resume = first.best, None
+        wide = wide_layer[best_tx]
         wide = wide / np.linalg.norm(wide, axis=1, keepdims=True)
-        w, u_rx = yield from self._side("rx", base.rx_layers, wide, batch)
+        w, u_rx = yield from self._side("rx", base.rx_layers, wide, batch, resume)
         f, u_tx = yield from self._side("tx", base.tx_layers, w, batch)
         return Alignment(self.name, f, w, u_tx, u_rx, self.measurements)
 
-    def _side(self, side, layers, fixed, batch):
+    def _side(self, side, layers, fixed, batch, resume=None):
         """Descends one side against the other's fixed beam; returns (beam, angle)."""
         base = self.base
-        descent = yield from base._descend(side, layers, fixed, batch)
+        descent = yield from base._descend(side, layers, fixed, batch, resume)
         descent = yield from base._final_check(side, layers, descent, fixed, batch)
         candidates = base._final_candidates(side, layers, descent)
         if len(candidates) == 1:

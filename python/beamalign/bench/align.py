@@ -10,7 +10,7 @@ import numpy as np
 from .. import channels, plotting
 from ..align.evaluate import evaluate, evaluate_strategy, mean_power_db
 from ..align.self_calibration import impaired_channels, residual_phase_rms, self_calibrate
-from ..align.strategies import CompensatedQSSRNet
+from ..align.strategies import STRATEGIES, CompensatedQSSRNet
 from ..arrays.impairments import ElementImpairment
 from ..scaleout import run_chunks, spawn_streams, trial_slices
 from .report import Report
@@ -65,6 +65,11 @@ def _monte_carlo(engine, report, trials, seed, points, nr, paths, profile, metho
                  beam_norm, model, chunk_trials):
     """Runs the trials in chunks (in this process or on Dask workers, per `engine`) and
     joins them in chunk order: {(x, name): concatenated arrays, measurement count}."""
+    methods = tuple(methods)
+    unknown = [m for m in methods if m not in STRATEGIES]
+    if unknown or not methods:
+        raise ValueError(f"unknown method(s) {', '.join(unknown) or '(none)'}; choose from "
+                         f"{', '.join(sorted(STRATEGIES))}")
     report.params["chunk_trials"] = chunk_trials
     slices = trial_slices(trials, chunk_trials)
     streams = spawn_streams(seed, len(slices))
