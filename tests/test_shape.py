@@ -57,12 +57,11 @@ def test_kernel_packages_import_no_layer_above_them():
 
 
 def test_function_local_imports_are_only_optional_heavy_dependencies():
-    # matplotlib for figures, UHD and pyadi-iio for hardware, and the two modules that bring Torch
+    # matplotlib for figures, UHD and pyadi-iio for hardware, and the module that brings Torch
     # (seconds to import) to the paths that use it; each such import says why.
     # Sionna RT (mitsuba, drjit) loads its LLVM backend at import, which must be found first.
     # Dask (distributed) only for runs spread over workers.
-    allowed = {"matplotlib", "matplotlib.pyplot", "gnuradio.uhd", "adi", "..align.self_calibration",
-               ".align.self_calibration", ".mod_dnn", "mitsuba", "sionna.rt", "drjit", "distributed", "dask"}
+    allowed = {"matplotlib", "matplotlib.pyplot", "gnuradio.uhd", "adi", ".mod_dnn", "mitsuba", "sionna.rt", "drjit", "distributed", "dask"}
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):

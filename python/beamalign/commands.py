@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from . import bench, channels, codebooks, training
 from . import protocol as proto
+from .align.self_calibration import online_calibration_run, residual_phase_rms
 from .arrays.calibration import Calibration, save_calibration
 from .arrays.impairments import ElementImpairment
 from .bench.ota import emulated_ota, run_trials
@@ -167,8 +168,6 @@ def _calibrate_chamber(opts):
 
 def _calibrate_online(opts):
     """Alg. 2 of seed 000 on a simulated impaired link; writes tx and rx calibration files."""
-    # Torch costs seconds to import: only this command, not every one, pays for it.
-    from .align.self_calibration import online_calibration_run, residual_phase_rms
 
     bar = None if opts.quiet else tqdm(total=opts.updates, desc="updates")
 

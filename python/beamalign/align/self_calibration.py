@@ -1,34 +1,43 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Online self-calibration of element phase and position errors (seed 000, Alg. 2).
+"""Online self-calibration of element phase and position errors (seed 000, Alg. 2,
+extended to the whole aperture).
 
-Each alignment already measures four final-layer beams per side and QSSR-Net's angle.
-From a batch of alignments the calibrator fits per-element estimates (phase phi_n and
-position d_n, both sides) so that the powers synthesised from the reconstructed
-single-path channel (eq. 15) match the measured ones in the normalised sense of
-eq. 16. QSSR-Net stays frozen; the aligner compensates its probes with the estimates
-in force when it measured, and those (fixed) compensated beams are what the synthesis
-uses, so the loss sees the residual error between truth and the new estimates.
+Seed 000's Alg. 2 fits per-element estimates so that powers synthesised from each
+alignment's single-path channel (eq. 15) match the measured ones in the normalised sense
+of eq. 16, from the four final-layer beams of each side. Those four beams near the path
+see mainly the slowly varying part of the errors across the aperture, and recovered 0.4
+of the 1.7 dB that the impairments cost. Here the same comparison is made on every
+measurement a running system makes:
 
-Our departure from the paper, and why: Alg. 2 keeps each alignment's angle at
-QSSR-Net's estimate. An uncompensated impaired array biases that estimate, and with
-the biased angle the loss is no lower at the true impairments than at zero, so
-gradient steps from zero do not head for the truth. We refine each alignment's angle
-jointly with the calibration (QSSR-Net's estimate is the start point). Then an angle
-shift is indistinguishable from a phase ramp over the elements and an angle scale
-from a position ramp, so after every update the estimates are projected onto the
-complement of {common offset, linear ramp}: the paper's own ambiguity, harmless to
-the beams.
+- every hierarchy layer of every alignment: the DEACT beams of layer l use the first
+  4^l elements, so they see element-to-element errors at every scale;
+- a codebook sweep of each side (every layer, SSB-style) against the other side's
+  aligned beam, after every SWEEP_EVERY-th alignment: the sweep's sidelobes carry the
+  errors of every element. Sweeps alone leave the phase-retrieval twin (errors reversed
+  and negated) and other near-equivalent fits; the nested layers remove them.
+
+Each update makes a Gauss-Newton step on every measurement's path angle and a
+Levenberg-Marquardt step on the estimates (analytic Jacobian), leaving out the worst
+fifth of each kind of measurement, with a zero-mean Gaussian prior.
+The noise floor is subtracted before the normalisation (at low SNR it lifts every weak
+beam, and a fit that explains it with impairments drives the estimates apart), and
+blocks within 7 dB of it are not used. Measurements are weighted by age (half-life 128
+alignments), so drifting errors are tracked; a batch that fits far worse than usual (a
+restart that redrew the phase offsets) drops the kept measurements and asks for a burst
+of sweeps. A common offset and a linear ramp over the elements are an angle shift and
+scale of every path, harmless to the beams: they are projected out after each update.
 """
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from .. import channels
 from ..arrays.geometry import ula_positions
 from ..arrays.impairments import ElementImpairment
 from .evaluate import evaluate_strategy, mean_power_db
 from .measure import PathMeasurer, run_batch
+from .probes import Probe
 from .strategies import CompensatedQSSRNet
 
 
@@ -61,148 +70,466 @@ class CalibrationStep:
     alignments: int
 
 
-class _SideModel:
-    """Trainable phase and position estimates of one array side."""
+@dataclass
+class _Blocks:
+    """Measurements of one side that share a path and the other side's beam, in blocks
+    of K beams (one hierarchy layer's probes, or one codebook layer of a sweep):
+    u (G,) the path's angle per group, and per block size K: group index (R,), the
+    beams as transmitted (R, K, N) and their powers (R, K)."""
 
-    def __init__(self, num_elements):
+    u: np.ndarray
+    blocks: dict
+    made: int = 0  # the calibrator's alignment count when they were measured
+
+
+class _Side:
+    """Phase and position estimates of one array side and the measurements they fit."""
+
+    def __init__(self, num_elements, window, sweep_window):
         self.num_elements = num_elements
-        self.phase = torch.zeros(num_elements, dtype=torch.float64, requires_grad=True)
-        self.position = torch.zeros(num_elements, dtype=torch.float64, requires_grad=True)
-        self.positions = torch.as_tensor(ula_positions(num_elements))
+        self.phase = np.zeros(num_elements)
+        self.position = np.zeros(num_elements)
+        self.positions = ula_positions(num_elements)
+        self.alignments = deque()  # _Blocks per batch of alignments
+        self.sweeps = deque(maxlen=sweep_window)  # _Blocks per sweep
+        self.window = window
+        self.restarted = False  # a restart was seen and no fit made since
 
     def estimate(self):
-        return ElementImpairment(self.phase.detach().numpy().copy(),
-                                 self.position.detach().numpy().copy())
+        return ElementImpairment(self.phase.copy(), self.position.copy())
 
-    def project(self):
-        with torch.no_grad():
-            self.phase.copy_(torch.as_tensor(remove_ramp(self.phase.numpy())))
-            self.position.copy_(torch.as_tensor(remove_ramp(self.position.numpy())))
+    def add_alignments(self, blocks):
+        self.alignments.append(blocks)
+        while sum(len(b.u) for b in self.alignments) - len(self.alignments[0].u) >= self.window:
+            self.alignments.popleft()
 
-    def synthesised(self, u, beams):
-        """|b_i^H-matched gain|^2 of the reconstructed response at angles u (B,) for
-        the fixed probed beams (B, K, N): eq. 15 reduced to one side."""
-        phase = (2 * np.pi * u[:, None] * (self.positions + self.position)[None]
-                 + self.phase[None])
-        response = torch.polar(torch.ones_like(phase), phase)  # impaired a(u), unnormalised
-        gains = torch.einsum("bn,bkn->bk", response.conj(), beams)
-        return gains.abs() ** 2
+    def gathered(self, noise_power=0.0, now=0, half_life=np.inf):
+        """Every kept measurement: u (G,), per block size K (group, beams, powers), which
+        groups are sweeps (G,), and each group's weight (G,), halved every `half_life`
+        alignments of age (errors drift: recent measurements say more of them now); the
+        powers less the noise floor, divided by their block's mean (the path gain and
+        the other side's beam gain cancel: eq. 16's normalisation). The floor matters: it
+        lifts every weak beam alike, and a fit that explains it with impairments spreads
+        the estimates apart at low SNR."""
+        parts = list(self.alignments) + list(self.sweeps)
+        u = np.concatenate([p.u for p in parts])
+        offsets = np.cumsum([0] + [len(p.u) for p in parts[:-1]])
+        joined = {}
+        for part, offset in zip(parts, offsets):
+            for k, (groups, beams, powers) in part.blocks.items():
+                joined.setdefault(k, []).append((groups + offset, beams, powers))
+        blocks = []
+        for items in joined.values():
+            powers = np.concatenate([p for _, _, p in items]) - noise_power
+            mean = np.maximum(powers.mean(axis=1, keepdims=True), 1e-300)
+            # Blocks whose mean is within 7 dB of the floor are mostly noise.
+            usable = mean[:, 0] > MIN_BLOCK_SNR * noise_power
+            blocks.append((np.concatenate([g for g, _, _ in items])[usable],
+                           np.concatenate([b for _, b, _ in items])[usable],
+                           (powers / mean)[usable]))
+        sweeps = np.repeat([False, True], [sum(len(p.u) for p in self.alignments),
+                                           sum(len(p.u) for p in self.sweeps)])
+        weight = np.concatenate([np.full(len(p.u), 0.5 ** ((now - p.made) / half_life))
+                                 for p in parts])
+        return u, blocks, sweeps, weight
+
+    def residuals(self, phase, position, u, blocks, derivatives=False, weight=None):
+        """Synthesised minus measured normalised powers of every block, flattened, each
+        times the square root of its group's weight; with derivatives, also
+        d/d(phase), d/d(position) (rows, N) and d/du (rows,)."""
+        positions = self.positions + position
+        root = np.ones(len(u)) if weight is None else np.sqrt(weight)
+        out, d_phase, d_position, d_angle = [], [], [], []
+        for groups, beams, measured in blocks:
+            angles = u[groups]
+            row_root = root[groups][:, None]
+            response = np.exp(1j * (2 * np.pi * angles[:, None] * positions + phase))
+            gains = np.einsum("rn,rkn->rk", response.conj(), beams)
+            powers = np.abs(gains) ** 2
+            mean = np.maximum(powers.mean(axis=1, keepdims=True), 1e-300)
+            synthesised = powers / mean
+            out.append(((synthesised - measured) * row_root).ravel())
+            if not derivatives:
+                continue
+            # d|g_k|^2 / d psi_n = 2 Im(conj(g_k) conj(r_n) b_kn), psi_n the element's
+            # phase in the response; the normalisation by the block mean follows.
+            slope = 2 * np.imag(gains.conj()[:, :, None] * response.conj()[:, None, :] * beams)
+            slope = (slope - synthesised[:, :, None] * slope.mean(axis=1, keepdims=True)) \
+                * (row_root / mean)[:, :, None]
+            d_phase.append(slope.reshape(-1, self.num_elements))
+            d_position.append((slope * (2 * np.pi * angles)[:, None, None])
+                              .reshape(-1, self.num_elements))
+            d_angle.append((slope @ (2 * np.pi * positions)).ravel())
+        if not derivatives:
+            return np.concatenate(out)
+        return (np.concatenate(out), np.concatenate(d_phase), np.concatenate(d_position),
+                np.concatenate(d_angle))
+
+    @staticmethod
+    def group_of_residual(blocks):
+        return np.concatenate([np.repeat(groups, beams.shape[1]) for groups, beams, _ in blocks])
 
 
-def _normalised(powers):
-    return powers / powers.amax(dim=1, keepdim=True).clamp_min(1e-300)
+# One codebook sweep of each side per this many alignments (SSB-style; the overhead is
+# both hierarchies' beams, 84 + 20 on 64 x 16, per SWEEP_EVERY alignments).
+SWEEP_EVERY = 50
+
+# A block is fitted when its mean power is this far above the noise floor (7 dB).
+MIN_BLOCK_SNR = 5.0
+
+# A batch whose median misfit exceeds the usual one by CHANGE_SIGMAS of its batch-to-
+# batch spread and by CHANGE_FACTOR times means the errors changed at once (a restart):
+# the kept measurements are dropped. The usual level is learnt over CHANGE_WARMUP batches.
+CHANGE_SIGMAS = 6.0
+CHANGE_FACTOR = 1.5
+CHANGE_WARMUP = 5
+# After a restart the side is not fitted until it holds this many sweeps.
+RESTART_SWEEPS = 4
+
+# Positions (wavelengths) are fitted as 10 x d: 2 pi d u spans about the phase of phi
+# for d ~ 0.05 and phi ~ 0.3, so the two halves of the Jacobian are of one scale.
+POSITION_SCALE = 10.0
 
 
 class SelfCalibrator:
-    """Keeps Tx and Rx estimates and updates them from the alignments it is fed.
+    """Keeps Tx and Rx element estimates and fits them to every measurement it is fed.
 
-    update(alignment) takes an Alignment whose extras hold the final-layer beams and
-    powers (as HierarchicalSearch records them), appends it to a window of the most
-    recent `window` alignments, and makes `steps` descent steps on eq. 16 over the
-    window, each alignment's angle refined alongside. The worst `trim` fraction of
-    the window (quartets that missed the path, strong reflections) is left out of
-    each step. estimates() gives ElementImpairments to compensate with.
+    update(alignment, sweeps) takes an Alignment whose extras hold every layer's probed
+    codewords and powers (HierarchicalSearch records them) and any codebook sweeps
+    (`Sweep`) made since the last update. It keeps the last `window` alignments and
+    `sweep_window` sweeps and makes `iterations` rounds of: a Gauss-Newton step on each
+    measurement's path angle, then a Levenberg-Marquardt step on the estimates (the
+    worst `trim` fraction of measurements left out: quartets that missed the path,
+    strong reflections). The DEACT layers of the first K elements see element-to-element
+    errors at every scale; the final layer alone sees mostly the slow part. A Gaussian
+    prior (sigma_p, sigma_d), scaled to the residual noise, keeps what the data cannot
+    see at zero. estimates() gives ElementImpairments to compensate with.
     """
 
-    def __init__(self, nt, nr, learning_rate=0.01, angle_learning_rate=1e-3, steps=10,
-                 window=2048, trim=0.2, position_scale=0.1, refine_angles=True,
-                 prior_weight=1.0, sigma_p=0.1 * np.pi, sigma_d=0.05):
+    def __init__(self, nt, nr, window=1024, sweep_window=32, iterations=4, trim=0.2,
+                 prior_weight=1.0, sigma_p=0.1 * np.pi, sigma_d=0.05, noise_power=0.0,
+                 half_life=128, sweep_every=SWEEP_EVERY, burst_every=5, burst_alignments=320):
         if not 0.0 <= trim < 1.0:
             raise ValueError(f"trim must be in [0, 1), got {trim}")
-        if window < 1 or steps < 1:
-            raise ValueError("window and steps must be at least 1")
-        self.tx, self.rx = _SideModel(nt), _SideModel(nr)
-        # refine_angles=False is Alg. 2 as written: angles stay at QSSR-Net's.
-        if not refine_angles:
-            angle_learning_rate = 0.0
-        self.steps, self.window, self.trim = steps, window, trim
+        if window < 1 or sweep_window < 1 or iterations < 1:
+            raise ValueError("window, sweep_window and iterations must be at least 1")
+        self.sides = {"tx": _Side(nt, window, sweep_window), "rx": _Side(nr, window, sweep_window)}
+        self.iterations, self.trim = iterations, trim
         self.prior_weight, self.sigma_p, self.sigma_d = prior_weight, sigma_p, sigma_d
-        self.angle_learning_rate = angle_learning_rate
-        # Positions (wavelengths) move a tenth as fast as phases (radians): 2 pi d u
-        # spans about the same phase as phi for d ~ 0.05, phi ~ 0.3.
-        self.optimiser = torch.optim.Adam([
-            {"params": [self.tx.phase, self.rx.phase], "lr": learning_rate},
-            {"params": [self.tx.position, self.rx.position], "lr": learning_rate * position_scale},
-        ])
+        self.damping = {"tx": 1e-3, "rx": 1e-3}
+        self.noise_power = float(noise_power)
+        self.half_life = float(half_life)
+        self.sweep_every, self.burst_every = int(sweep_every), int(burst_every)
+        self.burst_alignments, self.burst_until = int(burst_alignments), 0
+        self.sweeps_made = 0
+        self.sweep_measurements = 0  # dwells the sweeps cost, both sides
+        self.aligned = 0  # alignments fed so far: the clock measurements are aged by
+        self.typical = {}  # per side: (batches seen, mean, variance) of a batch's misfit
+        self.forgotten = 0  # times the kept measurements were dropped (restarts seen)
         self.updates = 0
-        self._buffer = {"tx": None, "rx": None}
 
     def estimates(self):
-        return self.tx.estimate(), self.rx.estimate()
+        return self.sides["tx"].estimate(), self.sides["rx"].estimate()
 
-    def _append(self, side, u, beams, powers):
-        new = [torch.as_tensor(np.asarray(u, np.float64)),
-               torch.as_tensor(beams, dtype=torch.complex128),
-               torch.as_tensor(powers, dtype=torch.float64)]
-        old = self._buffer[side]
-        if old is not None:
-            new = [torch.cat([o.detach(), n])[-self.window:] for o, n in zip(old, new)]
-        new[0] = new[0].clone().requires_grad_(True)
-        self._buffer[side] = new
+    def sweep_due(self, index):
+        """Whether both codebooks should be swept after alignment `index` (counted from
+        0): every `sweep_every`-th (0: never), every `burst_every`-th for
+        `burst_alignments` after a restart was seen, when every measurement is news."""
+        every = self.burst_every if index < self.burst_until else self.sweep_every
+        return every > 0 and (index + 1) % every == 0
 
-    def _per_alignment_loss(self):
-        total = 0.0
-        for side, model in (("tx", self.tx), ("rx", self.rx)):
-            u, beams, measured = self._buffer[side]
-            synthesised = model.synthesised(u, beams)
-            total = total + torch.sum((_normalised(measured) - _normalised(synthesised)) ** 2,
-                                      dim=1)
-        return total
-
-    def _trimmed(self, losses):
-        keep = max(1, int(round(len(losses) * (1.0 - self.trim))))
-        return torch.topk(losses, keep, largest=False).values.mean()
-
-    def _prior(self, data_loss):
-        """Gaussian prior of the impairment model (MAP): keeps what the data cannot
-        see at zero instead of letting noise move it. Weighted by the data loss itself,
-        which tracks the measurement noise, so low SNR leans on the prior more."""
-        total = 0.0
-        for model in (self.tx, self.rx):
-            total = total + (torch.mean(model.phase ** 2) / self.sigma_p ** 2
-                             + torch.mean(model.position ** 2) / self.sigma_d ** 2)
-        return self.prior_weight * data_loss.detach() * total
-
-    def update(self, alignment):
-        extras = alignment.extras
-        self._append("tx", alignment.u_tx, extras["tx_final_beams"], extras["tx_final_powers"])
-        self._append("rx", alignment.u_rx, extras["rx_final_beams"], extras["rx_final_powers"])
-        angles = torch.optim.Adam([self._buffer["tx"][0], self._buffer["rx"][0]],
-                                  lr=self.angle_learning_rate)
-        before = None
-        for _ in range(self.steps):
-            self.optimiser.zero_grad()
-            angles.zero_grad()
-            data = self._trimmed(self._per_alignment_loss())
-            loss = data + self._prior(data)
-            if before is None:
-                before = float(loss.detach())
-            loss.backward()
-            self.optimiser.step()
-            angles.step()
-        self.tx.project()
-        self.rx.project()
-        with torch.no_grad():
-            after = float(self._trimmed(self._per_alignment_loss()))
+    def update(self, alignments, sweeps=()):
+        """One update from an Alignment (or a list of them, a batch each) and the Sweeps
+        made since the last update; returns a CalibrationStep."""
+        alignments = alignments if isinstance(alignments, (list, tuple)) else [alignments]
+        for name, side in self.sides.items():
+            u = np.concatenate([getattr(a, f"u_{name}") for a in alignments]).astype(np.float64)
+            blocks, offset = {}, 0
+            for alignment in alignments:
+                count = len(alignment.u_tx)
+                layers = alignment.extras[f"{name}_layers"]
+                for depth, (children, powers) in enumerate(alignment.extras[f"{name}_probed"]):
+                    entry = (offset + np.arange(count), layers[depth][children],
+                             np.asarray(powers, np.float64))
+                    blocks[children.shape[1]] = _stack(blocks.get(children.shape[1]), entry)
+                offset += count
+            self._watch(name, side, _Blocks(u, blocks, self.aligned))
+            side.add_alignments(_Blocks(u, blocks, self.aligned))
+        for sweep in sweeps:
+            self.sides[sweep.side].sweeps.append(sweep.blocks(self.aligned))
+            self.sweeps_made += 1
+            self.sweep_measurements += sweep.powers.size
+        count = sum(len(a.u_tx) for a in alignments)
+        self.aligned += count
+        # Summed over the sides that had measurements above the noise floor (nan: none).
+        losses = np.array([self._fit(name, side) for name, side in self.sides.items()])
+        fitted = np.isfinite(losses[:, 0])
+        before, after = losses[fitted].sum(axis=0) if fitted.any() else (np.nan, np.nan)
         self.updates += 1
-        return CalibrationStep(before, after, len(alignment.u_tx))
+        return CalibrationStep(float(before), float(after), count)
+
+    def _watch(self, name, side, newest):
+        """Forgets the side's kept measurements when the newest batch fits the estimates
+        far worse than batches used to (a restart that redrew the errors): old and new
+        errors cannot both be fitted, and waiting for the old data to age out would take
+        a whole window."""
+        probe = _Side(side.num_elements, side.window, 1)
+        probe.alignments.append(newest)
+        u, blocks, _, _ = probe.gathered(self.noise_power)
+        groups = probe.group_of_residual(blocks)
+        if len(groups) == 0:
+            return
+        residual = probe.residuals(side.phase, side.position, u, blocks)
+        loss = np.bincount(groups, residual ** 2) / np.maximum(np.bincount(groups), 1)
+        level = float(np.median(loss[np.bincount(groups) > 0]))
+        seen, mean, variance = self.typical.get(name, (0, level, 0.0))
+        spread = np.sqrt(variance)
+        if seen >= CHANGE_WARMUP and level > max(mean + CHANGE_SIGMAS * spread,
+                                                 CHANGE_FACTOR * mean):
+            side.alignments.clear()
+            side.sweeps.clear()
+            # New phase offsets are independent of the old ones: zero is a better start
+            # than the old estimates (sigma_p from the truth, not sqrt(2) sigma_p).
+            # Element positions do not move at a restart: they are kept.
+            side.phase = np.zeros(side.num_elements)
+            side.restarted = True
+            self.burst_until = self.aligned + len(newest.u) + self.burst_alignments
+            self.damping[name] = 1e-3
+            self.forgotten += 1
+            self.typical[name] = (0, level, 0.0)
+            return
+        # Exponentially weighted mean and variance of the batches' misfit.
+        delta = level - mean
+        self.typical[name] = (seen + 1, mean + 0.1 * delta,
+                              0.9 * (variance + 0.1 * delta ** 2))
+
+    def _fit(self, name, side):
+        u, blocks, sweeps, weight = side.gathered(self.noise_power, self.aligned,
+                                                  self.half_life)
+        groups = side.group_of_residual(blocks)
+        # Nothing above the noise floor yet; or just after a restart, before the burst's
+        # sweeps: one batch aligned under the old compensation fits the new errors badly
+        # (it once took the power 1 dB below the uncompensated phases).
+        if len(groups) == 0 or (side.restarted and len(side.sweeps) < RESTART_SWEEPS):
+            return float("nan"), float("nan")
+        side.restarted = False
+        params = np.concatenate([side.phase, side.position * POSITION_SCALE])
+        first = cost = None
+        for _ in range(self.iterations):
+            u = self._angle_step(side, params, u, blocks, groups, weight)
+            params, cost, start = self._estimate_step(name, side, params, u, blocks, groups,
+                                                      sweeps, weight)
+            first = start if first is None else first
+        # The ambiguity (seed 000): a common offset and a linear ramp over the elements
+        # are an angle shift and scale of every path, harmless to the beams.
+        n = side.num_elements
+        side.phase = remove_ramp(params[:n])
+        side.position = remove_ramp(params[n:] / POSITION_SCALE)
+        return first, cost
+
+    def _split(self, side, params):
+        n = side.num_elements
+        return params[:n], params[n:] / POSITION_SCALE
+
+    def _angle_step(self, side, params, u, blocks, groups, weight):
+        """One Gauss-Newton step on each measurement's path angle (the estimates held)."""
+        residual, _, _, slope = side.residuals(*self._split(side, params), u, blocks, True,
+                                               weight)
+        gradient = np.bincount(groups, residual * slope, minlength=len(u))
+        curvature = np.bincount(groups, slope * slope, minlength=len(u))
+        # No more than a quarter of a final beam at a time: a wild step is a bad fit.
+        limit = 0.5 / side.num_elements
+        return u + np.clip(-gradient / (curvature + 1e-12), -limit, limit)
+
+    def _kept(self, residual, groups, sweeps, weight):
+        """Which residuals belong to measurements outside the worst `trim` fraction of
+        their kind (alignments and sweeps differ in noise: ranked together, a low SNR
+        would trim every sweep)."""
+        count = len(sweeps)
+        # Per residual, so a sweep's 84 beams weigh no more than an alignment's 12.
+        loss = np.bincount(groups, residual ** 2, minlength=count) / np.maximum(
+            np.bincount(groups, minlength=count), 1) / weight
+        measured = np.bincount(groups, minlength=count) > 0  # some blocks above the floor
+        kept = np.ones(count, dtype=bool)
+        for kind in (sweeps & measured, ~sweeps & measured):
+            if kind.any():
+                kept[kind] = loss[kind] <= np.quantile(loss[kind], 1.0 - self.trim)
+        return kept[groups]
+
+    def _estimate_step(self, name, side, params, u, blocks, groups, sweeps, weight):
+        """A Levenberg-Marquardt step on (phase, 10 x position), the MAP prior as a
+        diagonal term weighted by the data's own noise level. Returns (params, mean
+        squared residual after, before)."""
+        residual, d_phase, d_position, _ = side.residuals(*self._split(side, params), u, blocks,
+                                                           True, weight)
+        keep = self._kept(residual, groups, sweeps, weight)
+        jacobian = np.concatenate([d_phase, d_position / POSITION_SCALE], axis=1)[keep]
+        residual = residual[keep]
+        cost = float(np.mean(residual ** 2))
+        n = side.num_elements
+        scale = np.concatenate([np.full(n, 1.0 / self.sigma_p),
+                                np.full(n, 1.0 / (self.sigma_d * POSITION_SCALE))])
+        # A residual variance of `cost` per row: the prior of a Gaussian MAP estimate.
+        prior = self.prior_weight * cost * scale ** 2
+        normal = jacobian.T @ jacobian + np.diag(prior)
+        # Centred on zero, not on the last estimates: centred there, at low SNR each
+        # update's noise would add up into a random walk of the estimates.
+        gradient = jacobian.T @ residual + prior * params
+        objective = float(residual @ residual + prior @ params ** 2)
+        while self.damping[name] < 1e6:
+            damped = normal + self.damping[name] * np.diag(np.diagonal(normal))
+            trial = params + np.linalg.solve(damped, -gradient)
+            trial_residual = side.residuals(*self._split(side, trial), u, blocks,
+                                            weight=weight)[keep]
+            if float(trial_residual @ trial_residual + prior @ trial ** 2) < objective:
+                self.damping[name] = max(self.damping[name] / 3, 1e-7)
+                return trial, float(np.mean(trial_residual ** 2)), cost
+            self.damping[name] *= 4
+        self.damping[name] = 1e-3
+        return params, cost, cost
+
+
+def _stack(old, new):
+    if old is None:
+        return new
+    return tuple(np.concatenate([a, b]) for a, b in zip(old, new))
+
+
+@dataclass
+class Sweep:
+    """One side's codebook sweep against the other side's aligned beam: every layer of
+    the hierarchy (as compensated when sent) and its powers, at the path angle u the
+    alignment found. A cell sweeps its beams anyway (SSB-style)."""
+
+    side: str
+    u: float
+    layers: list  # [(K, N) beams]
+    powers: np.ndarray  # (sum K,)
+
+    def blocks(self, made=0):
+        blocks, start = {}, 0
+        for layer in self.layers:
+            k = layer.shape[0]
+            blocks[k] = (np.zeros(1, dtype=int), layer[None], self.powers[None, start:start + k])
+            start += k
+        return _Blocks(np.array([self.u], np.float64), blocks, made)
+
+
+def sweep_probes(strategy, alignment, index):
+    """The Probes of one alignment's sweeps (Tx codebook against its Rx beam, Rx codebook
+    against its Tx beam) and the Sweeps they become: [(probe, make_sweep(powers))]."""
+    out = []
+    for side, layers, other in (("tx", strategy.tx_layers, alignment.w[index]),
+                                ("rx", strategy.rx_layers, alignment.f[index])):
+        beams = np.concatenate(layers)[None]
+        fixed = np.broadcast_to(other[None, None], (1, beams.shape[1], other.shape[-1]))
+        tx, rx = (beams, fixed) if side == "tx" else (fixed, beams)
+        u = float(getattr(alignment, f"u_{side}")[index])
+        out.append((Probe(tx=tx, rx=rx, side=side),
+                    lambda powers, side=side, layers=layers, u=u: Sweep(side, u, layers,
+                                                                        powers[0])))
+    return out
 
 
 def calibrate_online(strategy, calibrator, draw_channels, snr_db, updates, batch=64,
                      dwell=64, rng=None, callback=None):
-    """Alg. 2 against simulated channels: align a batch with the current compensation,
-    update, repeat. draw_channels(n, rng) returns n impaired PathChannels;
+    """Self-calibration against simulated channels: align a batch with the current
+    compensation, sweep both codebooks after the alignments the calibrator asks for
+    (`sweep_due`), update, repeat. draw_channels(n, rng) returns n impaired PathChannels;
     callback(update_index, step, alignment, channels) sees every update."""
     rng = np.random.default_rng(rng)
+    aligned = 0
     for index in range(updates):
         chans = draw_channels(batch, rng)
         strategy.set_estimates(*calibrator.estimates())
         alignment = run_batch(strategy, PathMeasurer(chans, snr_db, dwell, rng=rng), batch)
-        step = calibrator.update(alignment)
+        sweeps = []
+        for trial in range(batch):
+            if calibrator.sweep_due(aligned + trial):
+                measure = PathMeasurer(chans[trial:trial + 1], snr_db, dwell, rng=rng)
+                sweeps += [make(measure(probe)) for probe, make
+                           in sweep_probes(strategy, alignment, trial)]
+        aligned += batch
+        step = calibrator.update(alignment, sweeps)
         if callback:
             callback(index, step, alignment, chans)
     strategy.set_estimates(*calibrator.estimates())
     return calibrator.estimates()
+
+
+def noise_floor(snr_db, dwell):
+    """The noise power of one measurement with a unit-norm receive beam (PathMeasurer's
+    model); a radio measures it with the transmitter off."""
+    return 10.0 ** (-snr_db / 10.0) / dwell
+
+
+@dataclass
+class TrackingRun:
+    """What tracking_run() measured: per evaluation (alignments done, calibrated power,
+    power compensated with the true errors of that moment), in dB."""
+
+    curve: list
+    restart_at: int = None
+    forgotten: int = 0  # times the calibrator dropped its measurements (restarts seen)
+    sweeps: int = 0  # codebook sweeps made (one side each)
+    overhead: float = 0.0  # sweep dwells per alignment
+
+
+def tracking_run(nt, nr, snr_db, alignments, scenario, seed, batch=64, paths=3, dwell=64,
+                 every=256, eval_trials=2000, sigma_d=0.05, sigma_p=0.1 * np.pi,
+                 restart_at=None, drift_rms=0.1 * np.pi, drift_per=1000,
+                 sweep_every=SWEEP_EVERY, on_evaluate=None, calibrator_options=None):
+    """Self-calibration over time while the errors move: "static", "restart" (after
+    `restart_at` alignments every element's phase offset is drawn anew, as when radios
+    re-tune) or "drift" (every phase offset random-walks, `drift_rms` RMS per
+    `drift_per` alignments). Evaluated every `every` alignments (every batch for 1024
+    alignments after a restart) on held-out channels of the errors of that moment."""
+    if scenario not in ("static", "restart", "drift"):
+        raise ValueError(f"scenario must be static, restart or drift, got {scenario!r}")
+    rng = np.random.default_rng(seed)
+    truth = {"tx": ElementImpairment.sample(nt, sigma_d, sigma_p, rng),
+             "rx": ElementImpairment.sample(nr, sigma_d, sigma_p, rng)}
+    restart_at = (alignments // 2 // batch) * batch if restart_at is None else restart_at
+    strategy = CompensatedQSSRNet(nt, nr)
+    calibrator = SelfCalibrator(nt, nr, noise_power=noise_floor(snr_db, dwell),
+                                sweep_every=sweep_every, **(calibrator_options or {}))
+    evaluation_rng = np.random.default_rng(seed + 1)
+    curve = []
+
+    def evaluate_now(done):
+        held_out = impaired_channels(eval_trials, nt, nr, paths, truth["tx"], truth["rx"],
+                                     seed + 2)
+        strategy.set_estimates(*calibrator.estimates())
+        power = mean_power_db(evaluate_strategy(strategy, held_out, snr_db, dwell,
+                                                evaluation_rng)[0])[0]
+        ceiling = CompensatedQSSRNet(nt, nr, tx_estimate=truth["tx"], rx_estimate=truth["rx"])
+        bound = mean_power_db(evaluate_strategy(ceiling, held_out, snr_db, dwell,
+                                                evaluation_rng)[0])[0]
+        curve.append((done, power, bound))
+        if on_evaluate:
+            on_evaluate(done, power, bound)
+
+    def advance(index, step, alignment, chans):
+        done = (index + 1) * batch
+        if scenario == "drift":
+            for side in truth.values():
+                side.phase_rad = side.phase_rad + rng.normal(
+                    0.0, drift_rms * np.sqrt(batch / drift_per), side.num_elements)
+        after_restart = scenario == "restart" and restart_at <= done < restart_at + 1024
+        if done % every == 0 or after_restart:
+            evaluate_now(done)
+        if scenario == "restart" and done == restart_at:
+            for side in truth.values():
+                side.phase_rad = rng.normal(0.0, sigma_p, side.num_elements)
+            evaluate_now(done)  # the moment after: the old compensation, the new errors
+
+    calibrate_online(strategy, calibrator,
+                     lambda n, generator: impaired_channels(n, nt, nr, paths, truth["tx"],
+                                                            truth["rx"], generator),
+                     snr_db, alignments // batch, batch, dwell, rng, advance)
+    return TrackingRun(curve, restart_at if scenario == "restart" else None,
+                       calibrator.forgotten, calibrator.sweeps_made,
+                       calibrator.sweep_measurements / max(calibrator.aligned, 1))
 
 
 def impaired_channels(n, nt, nr, paths, tx_true, rx_true, rng):
@@ -219,7 +546,7 @@ def self_calibrate(nt, nr, snr_db, updates, batch, paths, tx_true, rx_true, dwel
     every evaluate_every updates. on_evaluate(update, step, power_db) follows each
     evaluation, on_update(step) every update."""
     strategy = CompensatedQSSRNet(nt, nr)
-    calibrator = SelfCalibrator(nt, nr)
+    calibrator = SelfCalibrator(nt, nr, noise_power=noise_floor(snr_db, dwell))
     curve = []
 
     def record(index, step, alignment, chans):

@@ -27,12 +27,14 @@ def single_antenna(num_elements, batch):
 @dataclass
 class Descent:
     """One side's descent: the chosen codeword of the last layer, that layer's powers
-    (B, ary) and children (B, ary), and per layer (directions, powers), each (B, ary)."""
+    (B, ary) and children (B, ary), per layer (directions, powers), each (B, ary), and
+    per layer the probed codewords (B, ary) (`probed`, for self-calibration)."""
 
     best: np.ndarray
     powers: np.ndarray
     children: np.ndarray
     history: list
+    probed: list = None
 
 
 class HierarchicalSearch:
@@ -57,7 +59,7 @@ class HierarchicalSearch:
         were measured elsewhere (TwoPass's grid of both sides' wide beams)."""
         rows = np.arange(batch)[:, None]
         start, parent, history = resume or (0, np.zeros(batch, dtype=int), [])
-        history = list(history)
+        history, probed = list(history), []
         for depth in range(start, len(layers)):
             layer = layers[depth]
             children = (np.tile(np.arange(self.ary), (batch, 1)) if depth == 0
@@ -69,8 +71,9 @@ class HierarchicalSearch:
                                  tx_ids=children if side == "tx" else None,
                                  rx_ids=children if side == "rx" else None)
             history.append((codebooks.dft_angles(layer.shape[0])[children], powers))
+            probed.append(children)
             parent = children[rows[:, 0], np.argmax(powers, axis=1)]
-        return Descent(parent, powers, children, history)
+        return Descent(parent, powers, children, history, probed)
 
     def _final_check(self, side, layers, descent, fixed, batch):
         """One more final-layer probe per trial: the strongest beam's neighbour outside
@@ -104,7 +107,7 @@ class HierarchicalSearch:
                                                      + extra[inside])
         columns = np.column_stack([outer_left, children, outer_right])
         best = columns[rows, np.argmax(widened, axis=1)]
-        return Descent(best, widened, columns, descent.history)
+        return Descent(best, widened, columns, descent.history, descent.probed)
 
     def _final_candidates(self, side, layers, descent):
         """The side's final beam(s) and angle(s): one here; two where a network's angle
@@ -125,11 +128,14 @@ class HierarchicalSearch:
         rx_descent = yield from self._descend("rx", self.rx_layers, f, batch)
         w, u_rx = self._finish_side("rx", self.rx_layers, rx_descent)
         w = self._full_aperture("rx", w, u_rx)
-        # The final layer's beams and powers: what self-calibration learns from.
-        extras = {"tx_final_beams": self.tx_layers[-1][tx_descent.children],
-                  "tx_final_powers": tx_descent.powers,
-                  "rx_final_beams": self.rx_layers[-1][rx_descent.children],
-                  "rx_final_powers": rx_descent.powers}
+        # What self-calibration learns from: every layer's probed codewords and powers,
+        # with the layers (as compensated then) they index.
+        extras = {}
+        for side, layers, descent in (("tx", self.tx_layers, tx_descent),
+                                      ("rx", self.rx_layers, rx_descent)):
+            extras[f"{side}_layers"] = layers
+            extras[f"{side}_probed"] = [(children, powers) for children, (_, powers)
+                                        in zip(descent.probed, descent.history)]
         return Alignment(self.name, f, w, u_tx, u_rx, self.measurements, extras)
 
     def _full_aperture(self, side, beam, u):

@@ -9,7 +9,12 @@ import numpy as np
 
 from .. import channels, plotting
 from ..align.evaluate import evaluate, evaluate_strategy, mean_power_db
-from ..align.self_calibration import impaired_channels, residual_phase_rms, self_calibrate
+from ..align.self_calibration import (
+    impaired_channels,
+    residual_phase_rms,
+    self_calibrate,
+    tracking_run,
+)
 from ..align.strategies import STRATEGIES, CompensatedQSSRNet
 from ..arrays.impairments import ElementImpairment
 from ..scaleout import run_chunks, spawn_streams, trial_slices
@@ -180,7 +185,8 @@ def _impairment_params(trials, seed, nt, nr, paths, dwell, sigma_d, sigma_p, upd
     return {"trials": trials, "seed": seed, "nt": nt, "nr": nr, "paths": paths,
             "dwell": dwell, "sigma_d_wl": sigma_d, "sigma_p_rad": round(sigma_p, 5),
             "calibration_updates": updates, "calibration_batch": batch,
-            "calibrator": "SelfCalibrator defaults (window 2048, trim 0.2, angles refined)"}
+            "calibrator": "SelfCalibrator defaults (every layer of 1024 alignments and 32 "
+                          "sweeps, one per 50 alignments, half-life 128 alignments, trim 0.2)"}
 
 
 def _impair_chunk(task):
@@ -202,7 +208,8 @@ def _impair_chunk(task):
                                              rx_true, dwell, rng)
     rows.append(("qssr-net-impair", evaluate_strategy(strategy, impaired, snr, dwell, rng)[0],
                  {"calibration": "self"}))
-    return rows, calibrator.estimates()
+    overhead = calibrator.sweep_measurements / calibrator.aligned
+    return rows, calibrator.estimates(), strategy.measurements + overhead
 
 
 def align_impair(trials=20000, seed=0, nt=64, nr=16, snrs_db=SNRS_DB, paths=3, dwell=64,
@@ -221,7 +228,10 @@ def align_impair(trials=20000, seed=0, nt=64, nr=16, snrs_db=SNRS_DB, paths=3, d
     tasks = [(stream, snr, trials, nt, nr, paths, dwell, tx_true, rx_true, seed, updates, batch)
              for stream, snr in zip(streams, snrs_db)]
     parts = run_chunks(engine, report, _impair_chunk, tasks, list(snrs_db))
-    for snr, (rows, (tx_est, rx_est)) in zip(snrs_db, parts):
+    for snr, (rows, (tx_est, rx_est), calibrated_count) in zip(snrs_db, parts):
+        # The calibrated search's dwells per alignment, its sweeps' share included.
+        report.add("qssr-net-impair", "snr_db", snr, "measurements", round(calibrated_count, 2),
+                   calibration="self")
         optimum = rows[0][1]
         for method, powers, extra in rows:
             power_db, ci = mean_power_db(powers)
@@ -256,15 +266,31 @@ def _epochs_chunk(task):
     return curve
 
 
+def _tracking_chunk(task):
+    """One tracking scenario of calibration-epochs: its TrackingRun."""
+    nt, nr, snr_db, alignments, scenario, seed, paths, dwell, sigma_d, sigma_p = task
+    return tracking_run(nt, nr, snr_db, alignments, scenario, seed, paths=paths, dwell=dwell,
+                        sigma_d=sigma_d, sigma_p=sigma_p)
+
+
 def calibration_epochs(trials=4000, seed=0, nt=64, nr=16, snrs_db=(10, 20, 30), paths=3,
                        dwell=64, sigma_d=0.05, sigma_p=0.1 * np.pi, updates=300, batch=64,
-                       every=20, progress=None, engine=None):
+                       every=20, scenarios=("restart", "drift"), tracking_snr_db=30.0,
+                       tracking_alignments=10240, progress=None, engine=None):
     """Fig. 12: power of qssr-net-impair vs calibration updates ("epoch" rows), and the
     first update after which power stays within 0.2 dB of its final value. Each SNR point
-    is a chunk of work with its own stream."""
+    is a chunk of work with its own stream.
+
+    Then errors that move (ours), at tracking_snr_db over tracking_alignments: "restart"
+    (every phase offset drawn anew half-way) and "drift" (phase offsets random-walk 0.1 pi
+    RMS per 1000 alignments); rows per evaluation ("alignments"), the power with the
+    true errors of the moment beside it, and a summary: alignments until the power is
+    back within 0.5 dB of the last one before the restart, and the mean and worst gap to
+    the true-error power under drift (after the first 2048 alignments)."""
     report = Report("calibration-epochs", dict(
         _impairment_params(trials, seed, nt, nr, paths, dwell, sigma_d, sigma_p, updates, batch),
-        snrs_db=list(snrs_db), evaluate_every=every))
+        snrs_db=list(snrs_db), evaluate_every=every, scenarios=list(scenarios),
+        tracking_snr_db=tracking_snr_db, tracking_alignments=tracking_alignments))
     rng = np.random.default_rng(seed)
     tx_true = ElementImpairment.sample(nt, sigma_d, sigma_p, rng)
     rx_true = ElementImpairment.sample(nr, sigma_d, sigma_p, rng)
@@ -286,11 +312,50 @@ def calibration_epochs(trials=4000, seed=0, nt=64, nr=16, snrs_db=(10, 20, 30), 
         if progress:
             progress(f"snr {snr:4g} dB: within 0.2 dB of the final {final:.3f} dB from update "
                      f"{settled}")
+    tasks = [(nt, nr, tracking_snr_db, tracking_alignments, scenario, seed + 10 + i, paths,
+              dwell, sigma_d, sigma_p) for i, scenario in enumerate(scenarios)]
+    for scenario, run in zip(scenarios, run_chunks(engine, report, _tracking_chunk, tasks)):
+        _tracking_rows(report, scenario, run, tracking_snr_db, progress)
     return report
 
 
+def _tracking_rows(report, scenario, run, snr_db, progress):
+    curve = np.array(run.curve)
+    for done, power, bound in run.curve:
+        for calibration, value in (("self", power), ("true", bound)):
+            report.add("qssr-net-impair", "alignments", int(done), "power_db", round(value, 3),
+                       scenario=scenario, calibration=calibration, snr_db=snr_db)
+    report.add("qssr-net-impair", "scenario", scenario, "sweep_measurements_per_alignment",
+               round(run.overhead, 3), snr_db=snr_db, sweeps=run.sweeps,
+               restarts_seen=run.forgotten)
+    if scenario == "restart":
+        before = curve[curve[:, 0] <= run.restart_at][-2, 1]  # the last row before it
+        after = curve[curve[:, 0] > run.restart_at]
+        back = after[after[:, 1] >= before - 0.5]
+        recovery = int(back[0, 0] - run.restart_at) if len(back) else None
+        report.add("qssr-net-impair", "scenario", scenario, "recovery_alignments", recovery,
+                   tolerance_db=0.5, before_db=round(float(before), 3),
+                   dip_db=round(float(curve[curve[:, 0] == run.restart_at][-1, 1]), 3),
+                   snr_db=snr_db)
+        if progress:
+            progress(f"restart at {run.restart_at}: power {before:.3f} dB before, back within "
+                     f"0.5 dB after {recovery} alignments")
+    # The first 2048 alignments (or half a shorter run) are the initial calibration.
+    late = curve[curve[:, 0] > min(2048, curve[-1, 0] // 2)]
+    gap = late[:, 2] - late[:, 1]
+    report.add("qssr-net-impair", "scenario", scenario, "gap_db_mean", round(float(gap.mean()), 3),
+               worst_db=round(float(gap.max()), 3), snr_db=snr_db)
+    if progress:
+        progress(f"{scenario}: {run.overhead:.2f} sweep dwells per alignment, gap to the "
+                 f"true-error power after 2048 alignments mean {gap.mean():.3f} dB, worst "
+                 f"{gap.max():.3f} dB")
+
+
 def plot_epochs(report, path):
-    fig, ax = plotting.subplots(figsize=(6, 4.2))
+    tracking = [r for r in report.rows if r["x_name"] == "alignments"]
+    fig, axes = plotting.subplots(1, 2 if tracking else 1, figsize=(11 if tracking else 6, 4.2))
+    axes = np.atleast_1d(axes)
+    ax = axes[0]
     for snr in dict.fromkeys(r["snr_db"] for r in report.rows if r["x_name"] == "epoch"):
         rows = [r for r in report.rows if r["x_name"] == "epoch" and r["snr_db"] == snr]
         ax.plot([r["x"] for r in rows], [r["value"] for r in rows], marker=".",
@@ -298,6 +363,18 @@ def plot_epochs(report, path):
     ax.set_xlabel("calibration updates")
     ax.set_ylabel("mean power (dB)")
     ax.legend()
+    if tracking:
+        ax = axes[1]
+        for scenario in dict.fromkeys(r["scenario"] for r in tracking):
+            for calibration, style in (("self", "-"), ("true", ":")):
+                rows = [r for r in tracking
+                        if r["scenario"] == scenario and r["calibration"] == calibration]
+                ax.plot([r["x"] for r in rows], [r["value"] for r in rows], style,
+                        label=f"{scenario}, {calibration} calibration")
+        ax.set_xlabel("alignments")
+        ax.set_ylabel("mean power (dB)")
+        ax.set_title(f"moving errors at {report.params['tracking_snr_db']:g} dB")
+        ax.legend(fontsize=7)
     plotting.save(fig, path)
 
 

@@ -12,7 +12,7 @@ from gnuradio import gr
 
 from .. import protocol as proto
 from ..align import make_strategy
-from ..align.probes import Alignment
+from ..align.self_calibration import SelfCalibrator, sweep_probes
 from ..arrays.calibration import load_calibration
 from .messages import beam_cmd, dict_to_pmt
 from .results import ResultHistory
@@ -62,8 +62,9 @@ class beam_aligner(GuardedBlock, gr.basic_block, ResultHistory):
         model: weight file of a learned method ("" for the shipped one)
         verbose: log each result
         self_calibrate_every: with method "qssr-net-impair", update the online
-            self-calibration (seed 000 Alg. 2) after every this many alignments and
-            compensate later probes with it (0: off)
+            self-calibration after every this many alignments and compensate later
+            probes with it (0: off); it sweeps both codebooks after every 50th alignment
+            (104 dwells on 64 x 16) and fits those and every layer of every alignment
         dwell_timeout_s: how long to wait for a dwell's `rsrp` before probing again
         max_reprobes: re-probes of one dwell before the alignment fails
     """
@@ -76,15 +77,13 @@ class beam_aligner(GuardedBlock, gr.basic_block, ResultHistory):
         self.strategy = make_strategy(method, nt, nr, beam_norm, model or None)
         self.method, self.nt, self.nr = method, nt, nr
         self.self_calibrate_every = int(self_calibrate_every)
-        self.calibrator, self._pending = None, []
+        self.calibrator, self._pending, self._sweeps = None, [], []
         if self.self_calibrate_every < 0:
             raise ValueError(f"self_calibrate_every must be >= 0, got {self_calibrate_every}")
         if self.self_calibrate_every:
             if not hasattr(self.strategy, "set_estimates"):
                 raise ValueError(f"method {method!r} does not compensate beams; self-calibration "
                                  "needs 'qssr-net-impair'")
-            # Torch, which self-calibration needs, costs seconds to import: only here.
-            from ..align.self_calibration import SelfCalibrator
             self.calibrator = SelfCalibrator(nt, nr)
         if not dwell_timeout_s > 0 or int(max_reprobes) < 0:
             raise ValueError("dwell_timeout_s must be > 0 and max_reprobes >= 0")
@@ -152,7 +151,7 @@ class beam_aligner(GuardedBlock, gr.basic_block, ResultHistory):
                 self.bad_input.report(self.logger, "start while an alignment runs: ignored")
                 return
             self.started += 1
-            self._search = self.strategy.search(1)
+            self._search = self._searched()
             self._powers = None
             self._probe_dbm = []
             self._measurements = 0
@@ -289,8 +288,19 @@ class beam_aligner(GuardedBlock, gr.basic_block, ResultHistory):
         self._feed_calibrator(alignment)
         self._record(result, failed=False)
 
+    def _searched(self):
+        """The strategy's search and, when the self-calibration asks for one, a sweep of
+        both codebooks against the beams found (before the result is published)."""
+        alignment = yield from self.strategy.search(1)
+        if self.calibrator is not None and self.calibrator.sweep_due(
+                self.calibrator.aligned + len(self._pending)):
+            for probe, make_sweep in sweep_probes(self.strategy, alignment, 0):
+                self._sweeps.append(make_sweep((yield probe)))
+        return alignment
+
     def _feed_calibrator(self, alignment):
-        """Every self_calibrate_every alignments, one Alg. 2 update over them."""
+        """Every self_calibrate_every alignments, one self-calibration update over them
+        and the sweeps made meanwhile."""
         if self.calibrator is None:
             return
         self._pending.append(alignment)
@@ -298,13 +308,8 @@ class beam_aligner(GuardedBlock, gr.basic_block, ResultHistory):
             return
 
         batch, self._pending = self._pending, []
-        merged = Alignment(self.method, np.concatenate([a.f for a in batch]),
-                           np.concatenate([a.w for a in batch]),
-                           np.concatenate([a.u_tx for a in batch]),
-                           np.concatenate([a.u_rx for a in batch]), batch[0].measurements,
-                           {key: np.concatenate([a.extras[key] for a in batch])
-                            for key in batch[0].extras})
-        step = self.calibrator.update(merged)
+        sweeps, self._sweeps = self._sweeps, []
+        step = self.calibrator.update(batch, sweeps)
         # Called with the lock held, between alignments: the next search uses these.
         self.strategy.set_estimates(*self.calibrator.estimates())
         if self.verbose:
