@@ -288,10 +288,10 @@ class SelfCalibrator:
                                                  CHANGE_FACTOR * mean):
             side.alignments.clear()
             side.sweeps.clear()
-            # New phase offsets are independent of the old ones: zero is a better start
-            # than the old estimates (sigma_p from the truth, not sqrt(2) sigma_p).
-            # Element positions do not move at a restart: they are kept.
-            side.phase = np.zeros(side.num_elements)
+            # The estimates are kept until the burst's sweeps refit them: a false alarm
+            # (noise at low SNR) then costs sweeps, not the calibration. Resetting the
+            # phases to zero recovered no faster and, on false alarms at 10 dB, dropped
+            # the power 4 dB below the uncalibrated array's.
             side.restarted = True
             self.burst_until = self.aligned + len(newest.u) + self.burst_alignments
             self.damping[name] = 1e-3
