@@ -163,10 +163,14 @@ def test_aligner_with_a_bad_model_fails_at_construction(tmp_path):
 
 def test_a_link_without_its_network_aligns_with_qssr_and_says_so(caplog):
     from gnuradio.beamalign.align.strategies import QSSR, QSSRNet, make_strategy
+    from gnuradio.beamalign.models import registry
 
+    # Every link of 16, 32, 64 or 128 elements a side has its network.
+    sides = registry.QSSR_NET_SIDES
+    assert all(registry.qssr_net_trained(nt, nr) for nt in sides for nr in sides)
     with caplog.at_level("WARNING"):
-        strategy = make_strategy("qssr-net", 32, 32)
-    assert type(strategy) is QSSR and "no QSSR-Net trained for a 32 x 32 link" in caplog.text
-    assert isinstance(make_strategy("qssr-net", 32, 16), QSSRNet)
+        strategy = make_strategy("qssr-net", 256, 16)
+    assert type(strategy) is QSSR and "no QSSR-Net trained for a 256 x 16 link" in caplog.text
+    assert isinstance(make_strategy("qssr-net", 32, 32), QSSRNet)
     # An explicit model file is the user's choice, whatever its size.
-    assert isinstance(make_strategy("qssr-net", 32, 32, model=str(DEFAULT_QSSR_NET)), QSSRNet)
+    assert isinstance(make_strategy("qssr-net", 256, 16, model=str(DEFAULT_QSSR_NET)), QSSRNet)

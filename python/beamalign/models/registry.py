@@ -29,17 +29,16 @@ class ShippedModel:
         return getattr(importlib.import_module(f"{__package__}.{module}"), name)
 
 
+QSSR_NET_SIDES = (16, 32, 64, 128)
+
 SHIPPED = {
     "qssr-net": ShippedModel("qssr_net.QSSRNet", "qssr_net.safetensors",
                              "64 x 16 ULA link, Saleh-Valenzuela LoS (L = 3), 5-30 dB"),
-    "qssr-net-16x16": ShippedModel("qssr_net.QSSRNet", "qssr_net_16x16.safetensors",
-                                   "16 x 16 ULA link, Saleh-Valenzuela LoS (L = 3), 5-30 dB"),
-    "qssr-net-32x16": ShippedModel("qssr_net.QSSRNet", "qssr_net_32x16.safetensors",
-                                   "32 x 16 ULA link, Saleh-Valenzuela LoS (L = 3), 5-30 dB"),
-    "qssr-net-64x64": ShippedModel("qssr_net.QSSRNet", "qssr_net_64x64.safetensors",
-                                   "64 x 64 ULA link, Saleh-Valenzuela LoS (L = 3), 5-30 dB"),
-    "qssr-net-128x64": ShippedModel("qssr_net.QSSRNet", "qssr_net_128x64.safetensors",
-                                    "128 x 64 ULA link, Saleh-Valenzuela LoS (L = 3), 5-30 dB"),
+    # One QSSR-Net per link size: 16, 32, 64 and 128 elements on either side.
+    **{f"qssr-net-{nt}x{nr}": ShippedModel(
+        "qssr_net.QSSRNet", f"qssr_net_{nt}x{nr}.safetensors",
+        f"{nt} x {nr} ULA link, Saleh-Valenzuela LoS (L = 3), 5-30 dB")
+       for nt in QSSR_NET_SIDES for nr in QSSR_NET_SIDES if (nt, nr) != (64, 16)},
     "sr-bsnet": ShippedModel("sr_bsnet.SRBSNet", "sr_bsnet.safetensors",
                              "64 x 16 ULA link, Saleh-Valenzuela LoS (L = 3), 5-30 dB"),
     "doa-cnn": ShippedModel("doa_cnn.DoaCnn", "doa_cnn.safetensors",
