@@ -37,8 +37,7 @@ from ..arrays.geometry import ula_positions
 from ..arrays.impairments import ElementImpairment
 from .evaluate import evaluate_strategy, mean_power_db
 from .measure import PathMeasurer, run_batch
-from .probes import Probe
-from .strategies import CompensatedQSSRNet
+from .strategies import CompensatedQSSRNet, side_probe
 
 
 def remove_ramp(values):
@@ -112,21 +111,7 @@ class _Side:
         lifts every weak beam alike, and a fit that explains it with impairments spreads
         the estimates apart at low SNR."""
         parts = list(self.alignments) + list(self.sweeps)
-        u = np.concatenate([p.u for p in parts])
-        offsets = np.cumsum([0] + [len(p.u) for p in parts[:-1]])
-        joined = {}
-        for part, offset in zip(parts, offsets):
-            for k, (groups, beams, powers) in part.blocks.items():
-                joined.setdefault(k, []).append((groups + offset, beams, powers))
-        blocks = []
-        for items in joined.values():
-            powers = np.concatenate([p for _, _, p in items]) - noise_power
-            mean = np.maximum(powers.mean(axis=1, keepdims=True), 1e-300)
-            # Blocks whose mean is within 7 dB of the floor are mostly noise.
-            usable = mean[:, 0] > MIN_BLOCK_SNR * noise_power
-            blocks.append((np.concatenate([g for g, _, _ in items])[usable],
-                           np.concatenate([b for _, b, _ in items])[usable],
-                           (powers / mean)[usable]))
+        u, blocks = _normalised(parts, noise_power)
         sweeps = np.repeat([False, True], [sum(len(p.u) for p in self.alignments),
                                            sum(len(p.u) for p in self.sweeps)])
         weight = np.concatenate([np.full(len(p.u), 0.5 ** ((now - p.made) / half_life))
@@ -168,6 +153,34 @@ class _Side:
     @staticmethod
     def group_of_residual(blocks):
         return np.concatenate([np.repeat(groups, beams.shape[1]) for groups, beams, _ in blocks])
+
+
+def _normalised(parts, noise_power):
+    """The _Blocks `parts` joined: u (G,) and per block size K (group, beams, powers),
+    the powers less the noise floor and divided by their block's mean; blocks whose mean
+    is within 7 dB of the floor (mostly noise) left out."""
+    u = np.concatenate([p.u for p in parts])
+    offsets = np.cumsum([0] + [len(p.u) for p in parts[:-1]])
+    joined = {}
+    for part, offset in zip(parts, offsets):
+        for k, (groups, beams, powers) in part.blocks.items():
+            joined.setdefault(k, []).append((groups + offset, beams, powers))
+    blocks = []
+    for items in joined.values():
+        powers = np.concatenate([p for _, _, p in items]) - noise_power
+        mean = np.maximum(powers.mean(axis=1, keepdims=True), 1e-300)
+        usable = mean[:, 0] > MIN_BLOCK_SNR * noise_power
+        blocks.append((np.concatenate([g for g, _, _ in items])[usable],
+                       np.concatenate([b for _, b, _ in items])[usable],
+                       (powers / mean)[usable]))
+    return u, blocks
+
+
+def _group_misfit(residual, groups, count):
+    """Mean squared residual of each of `count` groups (per residual: a sweep's 84 beams
+    weigh no more than an alignment's 12), and which groups have any."""
+    rows = np.bincount(groups, minlength=count)
+    return np.bincount(groups, residual ** 2, minlength=count) / np.maximum(rows, 1), rows > 0
 
 
 # One codebook sweep of each side per this many alignments (SSB-style; the overhead is
@@ -231,6 +244,11 @@ class SelfCalibrator:
     def estimates(self):
         return self.sides["tx"].estimate(), self.sides["rx"].estimate()
 
+    @property
+    def sweep_overhead(self):
+        """Sweep dwells per alignment fed so far."""
+        return self.sweep_measurements / max(self.aligned, 1)
+
     def sweep_due(self, index):
         """Whether both codebooks should be swept after alignment `index` (counted from
         0): every `sweep_every`-th (0: never), every `burst_every`-th for
@@ -246,15 +264,16 @@ class SelfCalibrator:
             u = np.concatenate([getattr(a, f"u_{name}") for a in alignments]).astype(np.float64)
             blocks, offset = {}, 0
             for alignment in alignments:
-                count = len(alignment.u_tx)
+                trials = len(alignment.u_tx)
                 layers = alignment.extras[f"{name}_layers"]
                 for depth, (children, powers) in enumerate(alignment.extras[f"{name}_probed"]):
-                    entry = (offset + np.arange(count), layers[depth][children],
+                    entry = (offset + np.arange(trials), layers[depth][children],
                              np.asarray(powers, np.float64))
                     blocks[children.shape[1]] = _stack(blocks.get(children.shape[1]), entry)
-                offset += count
-            self._watch(name, side, _Blocks(u, blocks, self.aligned))
-            side.add_alignments(_Blocks(u, blocks, self.aligned))
+                offset += trials
+            newest = _Blocks(u, blocks, self.aligned)
+            self._watch(name, side, newest)
+            side.add_alignments(newest)
         for sweep in sweeps:
             self.sides[sweep.side].sweeps.append(sweep.blocks(self.aligned))
             self.sweeps_made += 1
@@ -273,15 +292,13 @@ class SelfCalibrator:
         far worse than batches used to (a restart that redrew the errors): old and new
         errors cannot both be fitted, and waiting for the old data to age out would take
         a whole window."""
-        probe = _Side(side.num_elements, side.window, 1)
-        probe.alignments.append(newest)
-        u, blocks, _, _ = probe.gathered(self.noise_power)
-        groups = probe.group_of_residual(blocks)
+        u, blocks = _normalised([newest], self.noise_power)
+        groups = side.group_of_residual(blocks)
         if len(groups) == 0:
             return
-        residual = probe.residuals(side.phase, side.position, u, blocks)
-        loss = np.bincount(groups, residual ** 2) / np.maximum(np.bincount(groups), 1)
-        level = float(np.median(loss[np.bincount(groups) > 0]))
+        residual = side.residuals(side.phase, side.position, u, blocks)
+        loss, measured = _group_misfit(residual, groups, len(u))
+        level = float(np.median(loss[measured]))
         seen, mean, variance = self.typical.get(name, (0, level, 0.0))
         spread = np.sqrt(variance)
         if seen >= CHANGE_WARMUP and level > max(mean + CHANGE_SIGMAS * spread,
@@ -322,9 +339,8 @@ class SelfCalibrator:
             first = start if first is None else first
         # The ambiguity (seed 000): a common offset and a linear ramp over the elements
         # are an angle shift and scale of every path, harmless to the beams.
-        n = side.num_elements
-        side.phase = remove_ramp(params[:n])
-        side.position = remove_ramp(params[n:] / POSITION_SCALE)
+        phase, position = self._split(side, params)
+        side.phase, side.position = remove_ramp(phase), remove_ramp(position)
         return first, cost
 
     def _split(self, side, params):
@@ -345,12 +361,9 @@ class SelfCalibrator:
         """Which residuals belong to measurements outside the worst `trim` fraction of
         their kind (alignments and sweeps differ in noise: ranked together, a low SNR
         would trim every sweep)."""
-        count = len(sweeps)
-        # Per residual, so a sweep's 84 beams weigh no more than an alignment's 12.
-        loss = np.bincount(groups, residual ** 2, minlength=count) / np.maximum(
-            np.bincount(groups, minlength=count), 1) / weight
-        measured = np.bincount(groups, minlength=count) > 0  # some blocks above the floor
-        kept = np.ones(count, dtype=bool)
+        loss, measured = _group_misfit(residual, groups, len(sweeps))
+        loss = loss / weight  # unweighted: age is no reason to be trimmed
+        kept = np.ones(len(sweeps), dtype=bool)
         for kind in (sweeps & measured, ~sweeps & measured):
             if kind.any():
                 kept[kind] = loss[kind] <= np.quantile(loss[kind], 1.0 - self.trim)
@@ -421,11 +434,8 @@ def sweep_probes(strategy, alignment, index):
     out = []
     for side, layers, other in (("tx", strategy.tx_layers, alignment.w[index]),
                                 ("rx", strategy.rx_layers, alignment.f[index])):
-        beams = np.concatenate(layers)[None]
-        fixed = np.broadcast_to(other[None, None], (1, beams.shape[1], other.shape[-1]))
-        tx, rx = (beams, fixed) if side == "tx" else (fixed, beams)
         u = float(getattr(alignment, f"u_{side}")[index])
-        out.append((Probe(tx=tx, rx=rx, side=side),
+        out.append((side_probe(side, np.concatenate(layers)[None], other[None]),
                     lambda powers, side=side, layers=layers, u=u: Sweep(side, u, layers,
                                                                         powers[0])))
     return out
@@ -528,8 +538,7 @@ def tracking_run(nt, nr, snr_db, alignments, scenario, seed, batch=64, paths=3, 
                                                             truth["rx"], generator),
                      snr_db, alignments // batch, batch, dwell, rng, advance)
     return TrackingRun(curve, restart_at if scenario == "restart" else None,
-                       calibrator.forgotten, calibrator.sweeps_made,
-                       calibrator.sweep_measurements / max(calibrator.aligned, 1))
+                       calibrator.forgotten, calibrator.sweeps_made, calibrator.sweep_overhead)
 
 
 def impaired_channels(n, nt, nr, paths, tx_true, rx_true, rng):

@@ -37,11 +37,21 @@ class Descent:
     probed: list = None
 
 
+def side_probe(side, beams, fixed, layer=0, ids=None):
+    """A Probe of `beams` (B or 1, K, N) on `side` ("tx" or "rx"), each against the other
+    side's fixed weights (B or 1, N); ids are the beams' codeword indices, if any."""
+    other = np.broadcast_to(fixed[:, None, :], beams.shape[:2] + (fixed.shape[-1],))
+    tx, rx = (beams, other) if side == "tx" else (other, beams)
+    return Probe(tx=tx, rx=rx, side=side, layer=layer,
+                 tx_ids=ids if side == "tx" else None, rx_ids=ids if side == "rx" else None)
+
+
 class HierarchicalSearch:
     """Descends an ary-ary DEACT hierarchy on each side, probing all children."""
 
     ary = 2
     name = "hierarchical"
+    final_candidates = 1  # angles per side for TwoPass to measure one against another
 
     def __init__(self, nt, nr, beam_norm="unit"):
         self.nt, self.nr, self.beam_norm = nt, nr, beam_norm
@@ -64,12 +74,7 @@ class HierarchicalSearch:
             layer = layers[depth]
             children = (np.tile(np.arange(self.ary), (batch, 1)) if depth == 0
                         else self.ary * parent[:, None] + np.arange(self.ary))
-            beams = layer[children]  # (B, ary, N)
-            other = np.broadcast_to(fixed[:, None, :], (batch, self.ary, fixed.shape[-1]))
-            tx, rx = (beams, other) if side == "tx" else (other, beams)
-            powers = yield Probe(tx=tx, rx=rx, side=side, layer=depth,
-                                 tx_ids=children if side == "tx" else None,
-                                 rx_ids=children if side == "rx" else None)
+            powers = yield side_probe(side, layer[children], fixed, depth, children)
             history.append((codebooks.dft_angles(layer.shape[0])[children], powers))
             probed.append(children)
             parent = children[rows[:, 0], np.argmax(powers, axis=1)]
@@ -91,12 +96,8 @@ class HierarchicalSearch:
         at_left, at_right = anchor == 0, anchor == self.ary - 1
         pick = np.where(at_left, outer_left,
                         np.where(at_right, outer_right, children[rows, anchor]))
-        beams = layers[-1][pick][:, None, :]
-        other = fixed[:, None, :]
-        tx, rx = (beams, other) if side == "tx" else (other, beams)
-        extra = (yield Probe(tx=tx, rx=rx, side=side, layer=len(layers) - 1,
-                             tx_ids=pick[:, None] if side == "tx" else None,
-                             rx_ids=pick[:, None] if side == "rx" else None))[:, 0]
+        extra = (yield side_probe(side, layers[-1][pick][:, None, :], fixed, len(layers) - 1,
+                                  pick[:, None]))[:, 0]
         widened = np.full((batch, self.ary + 2), -1.0)
         widened[:, 1:-1] = powers
         widened[at_left, 0] = extra[at_left]
@@ -192,6 +193,7 @@ class QSSRNet(QSSR):
     """
 
     name = "qssr-net"
+    final_candidates = 2
 
     def __init__(self, nt, nr, beam_norm="unit", model=None):
         super().__init__(nt, nr, beam_norm)
@@ -340,8 +342,9 @@ class TwoPass:
             rx_layers = len(base.rx_layers) - self.rx_wide
         else:
             first, rx_layers = base.ary * self.tx_wide, len(base.rx_layers)
-        # Per side: the final check, and with QSSR-Net its two candidate beams.
-        per_side = 3 if isinstance(base, QSSRNet) else 1
+        # Per side: the final check, and where there are several, the candidate beams.
+        candidates = base.final_candidates
+        per_side = 1 + (candidates if candidates > 1 else 0)
         return first + base.ary * (rx_layers + len(base.tx_layers)) + 2 * per_side
 
     def search(self, batch):
@@ -379,9 +382,7 @@ class TwoPass:
         if len(candidates) == 1:
             return candidates[0]
         beams = np.stack([beam for beam, _ in candidates], axis=1)  # (B, C, N)
-        other = np.broadcast_to(fixed[:, None, :], (batch, len(candidates), fixed.shape[-1]))
-        tx, rx = (beams, other) if side == "tx" else (other, beams)
-        powers = yield Probe(tx=tx, rx=rx, side=side, layer=len(layers))
+        powers = yield side_probe(side, beams, fixed, len(layers))
         chosen = np.argmax(powers, axis=1)
         rows = np.arange(batch)
         angles = np.stack([u for _, u in candidates], axis=1)

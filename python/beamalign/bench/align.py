@@ -208,8 +208,7 @@ def _impair_chunk(task):
                                              rx_true, dwell, rng)
     rows.append(("qssr-net-impair", evaluate_strategy(strategy, impaired, snr, dwell, rng)[0],
                  {"calibration": "self"}))
-    overhead = calibrator.sweep_measurements / calibrator.aligned
-    return rows, calibrator.estimates(), strategy.measurements + overhead
+    return rows, calibrator.estimates(), strategy.measurements + calibrator.sweep_overhead
 
 
 def align_impair(trials=20000, seed=0, nt=64, nr=16, snrs_db=SNRS_DB, paths=3, dwell=64,
