@@ -20,7 +20,9 @@ def test_flowgraph_publishes_one_scored_estimate_per_pilot():
     for m in messages:
         assert m["method"] == "gw-sc-vbi"
         assert m["h"].shape == (256,) and m["h"].dtype == np.complex64
-        assert 1 <= len(m["paths"]) <= 8
+        # At most the joint support: K_hat (4) or the paths found, up to the dictionary
+        # stage's support of 8, plus 4 extra atoms.
+        assert 1 <= len(m["paths"]) <= 12
         powers = [p["power_db"] for p in m["paths"]]
         assert powers == sorted(powers, reverse=True)
         assert m["cpu_s"] > 0

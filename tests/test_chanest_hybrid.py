@@ -85,6 +85,22 @@ def test_groupwise_beam_resolves_what_the_wide_beam_aliases():
     assert results["wide"] > -5.0
 
 
+def test_groupwise_beams_warn_when_a_sub_interval_spans_the_chain_rows_alias(caplog):
+    # Chains m = 4 rows apart alias u_v with period 0.5: two groups over [-0.5, 0.5]
+    # are that wide (32 x 8: 2.9 dB behind random beams at 20 dB); four are not.
+    array = PartiallyConnectedArray()
+    with caplog.at_level("WARNING", logger="gnuradio.beamalign.chanest.hybrid"):
+        array.groupwise_beams(np.arange(32) % 4, 4)
+        assert not caplog.records
+        array.groupwise_beams(np.arange(32) % 2, 2)
+    assert "alias period 2/m = 0.500; use more than 2 groups" in caplog.text
+    # One chain per column: no rows to alias.
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="gnuradio.beamalign.chanest.hybrid"):
+        PartiallyConnectedArray(8, 4, 4).groupwise_beams(np.arange(8) % 2, 2)
+    assert not caplog.records
+
+
 def test_3gpp_element_pattern_weights_each_path():
     from gnuradio.beamalign.chanest.hybrid import element_gain_db
 

@@ -39,6 +39,24 @@ hybrid_sensing::hybrid_sensing(std::vector<int> chain_column,
         d_max_column = std::max(d_max_column, d_column[k]);
         d_max_row = std::max(d_max_row, d_row[k]);
     }
+    d_pattern.resize(d_column.size());
+    std::vector<int> first_chain; // a chain of each pattern
+    for (size_t k = 0; k < d_column.size(); ++k) {
+        const auto same = [&](int other) {
+            return d_row[other] == d_row[k] &&
+                   d_weights_conj.row(other) == d_weights_conj.row(k);
+        };
+        const auto found = std::find_if(first_chain.begin(), first_chain.end(), same);
+        d_pattern[k] = static_cast<int>(found - first_chain.begin());
+        if (found == first_chain.end()) {
+            first_chain.push_back(static_cast<int>(k));
+        }
+    }
+    d_pattern_weights.resize(first_chain.size(), d_weights_conj.cols());
+    for (size_t p = 0; p < first_chain.size(); ++p) {
+        d_pattern_row.push_back(d_row[first_chain[p]]);
+        d_pattern_weights.row(p) = d_weights_conj.row(first_chain[p]);
+    }
 }
 
 hybrid_sensing hybrid_sensing::subset(const std::vector<int>& chains) const
@@ -60,15 +78,24 @@ hybrid_sensing hybrid_sensing::subset(const std::vector<int>& chains) const
 
 namespace {
 
-// exp(j pi n u) for n = 0..count-1 by repeated multiplication.
+// exp(j pi n u) for n = 0..count-1 by repeated multiplication, in four interleaved
+// chains (n, n + 4, ...): one chain of dependent complex products was the column's
+// critical path.
 void phase_powers(double u, int count, std::vector<std::complex<double>>& out)
 {
     out.resize(count);
     const std::complex<double> step = std::polar(1.0, M_PI * u);
-    std::complex<double> value(1.0, 0.0);
-    for (int n = 0; n < count; ++n) {
-        out[n] = value;
-        value *= step;
+    std::complex<double> lane[4] = { 1.0, step, step * step, step * step * step };
+    const std::complex<double> stride = lane[2] * lane[2];
+    int n = 0;
+    for (; n + 4 <= count; n += 4) {
+        for (int i = 0; i < 4; ++i) {
+            out[n + i] = lane[i];
+            lane[i] *= stride;
+        }
+    }
+    for (int i = 0; n < count; ++n, ++i) {
+        out[n] = lane[i];
     }
 }
 
@@ -78,18 +105,23 @@ void hybrid_sensing::column(double u_h,
                             double u_v,
                             Eigen::Ref<Eigen::VectorXcd> phi) const
 {
-    thread_local std::vector<std::complex<double>> horizontal, vertical;
+    thread_local std::vector<std::complex<double>> horizontal, vertical, factor;
     phase_powers(u_h, d_max_column + 1, horizontal);
-    phase_powers(u_v, d_max_row + static_cast<int>(d_weights_conj.cols()), vertical);
-    const Eigen::Index m = d_weights_conj.cols();
-    for (int k = 0; k < rows(); ++k) {
-        const std::complex<double>* weights = d_weights_conj.data() + k * m;
-        const std::complex<double>* phases = vertical.data() + d_row[k];
+    const Eigen::Index m = d_pattern_weights.cols();
+    phase_powers(u_v, d_max_row + static_cast<int>(m), vertical);
+    const size_t patterns = d_pattern_row.size();
+    factor.resize(patterns);
+    for (size_t p = 0; p < patterns; ++p) {
+        const std::complex<double>* weights = d_pattern_weights.data() + p * m;
+        const std::complex<double>* phases = vertical.data() + d_pattern_row[p];
         std::complex<double> sum(0.0, 0.0);
         for (Eigen::Index j = 0; j < m; ++j) {
             sum += weights[j] * phases[j];
         }
-        phi[k] = horizontal[d_column[k]] * sum;
+        factor[p] = sum;
+    }
+    for (int k = 0; k < rows(); ++k) {
+        phi[k] = horizontal[d_column[k]] * factor[d_pattern[k]];
     }
 }
 
@@ -99,20 +131,29 @@ void hybrid_sensing::column_derivatives(double u_h,
                                         Eigen::Ref<Eigen::VectorXcd> d_h,
                                         Eigen::Ref<Eigen::VectorXcd> d_v) const
 {
-    thread_local std::vector<std::complex<double>> horizontal, vertical;
+    thread_local std::vector<std::complex<double>> horizontal, vertical, factor, weighted;
     phase_powers(u_h, d_max_column + 1, horizontal);
-    phase_powers(u_v, d_max_row + static_cast<int>(d_weights_conj.cols()), vertical);
+    const Eigen::Index m = d_pattern_weights.cols();
+    phase_powers(u_v, d_max_row + static_cast<int>(m), vertical);
+    const size_t patterns = d_pattern_row.size();
+    factor.resize(patterns);
+    weighted.resize(patterns);
     const std::complex<double> j_pi(0.0, M_PI);
-    for (int k = 0; k < rows(); ++k) {
-        std::complex<double> sum(0.0, 0.0), weighted(0.0, 0.0);
-        for (Eigen::Index j = 0; j < d_weights_conj.cols(); ++j) {
-            const auto term = d_weights_conj(k, j) * vertical[d_row[k] + j];
+    for (size_t p = 0; p < patterns; ++p) {
+        std::complex<double> sum(0.0, 0.0), by_row(0.0, 0.0);
+        for (Eigen::Index j = 0; j < m; ++j) {
+            const auto term = d_pattern_weights(p, j) * vertical[d_pattern_row[p] + j];
             sum += term;
-            weighted += static_cast<double>(d_row[k] + j) * term;
+            by_row += static_cast<double>(d_pattern_row[p] + j) * term;
         }
-        phi[k] = horizontal[d_column[k]] * sum;
+        factor[p] = sum;
+        weighted[p] = j_pi * by_row;
+    }
+    for (int k = 0; k < rows(); ++k) {
+        const std::complex<double> h = horizontal[d_column[k]];
+        phi[k] = h * factor[d_pattern[k]];
         d_h[k] = j_pi * static_cast<double>(d_column[k]) * phi[k];
-        d_v[k] = j_pi * horizontal[d_column[k]] * weighted;
+        d_v[k] = h * weighted[d_pattern[k]];
     }
 }
 

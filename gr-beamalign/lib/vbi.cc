@@ -17,18 +17,32 @@ namespace detail {
 
 std::vector<int> top_indices(const Eigen::VectorXd& score, int count)
 {
-    std::vector<int> order(score.size());
-    for (size_t n = 0; n < order.size(); ++n) {
-        order[n] = static_cast<int>(n);
-    }
-    // A strict total order, so selection picks the same set as a stable sort, in O(N).
+    const int n = static_cast<int>(score.size());
+    count = std::clamp(count, 0, n);
+    // A strict total order, so the selection is the set a stable sort would pick.
     auto before = [&](int a, int b) {
         return score[a] > score[b] || (score[a] == score[b] && a < b);
     };
-    std::nth_element(order.begin(), order.begin() + count, order.end(), before);
-    order.resize(count);
-    std::sort(order.begin(), order.end());
-    return order;
+    std::vector<int> best;
+    best.reserve(count + 1);
+    // Few atoms out of many (every VBI iteration): one pass keeping a small sorted list,
+    // where most entries lose to the weakest kept one at the first comparison (entries
+    // come in index order, so a tie with it loses too).
+    for (int k = 0; k < n && count > 0; ++k) {
+        if (static_cast<int>(best.size()) == count && score[k] <= score[best.back()]) {
+            continue;
+        }
+        auto at = best.end();
+        while (at != best.begin() && before(k, *(at - 1))) {
+            --at;
+        }
+        best.insert(at, k);
+        if (static_cast<int>(best.size()) > count) {
+            best.pop_back();
+        }
+    }
+    std::sort(best.begin(), best.end());
+    return best;
 }
 
 namespace {
@@ -212,14 +226,22 @@ public:
         for (int i = 0; i < count; ++i) {
             ps.col(i) = phi.col(support[i]);
         }
-        const Eigen::MatrixXcd gram = ps.adjoint() * ps;
+        // The support is a few atoms, where blocked GEMM's packing costs more than the
+        // arithmetic: the Hermitian Gram matrix by column dot products, each pair once.
+        Eigen::MatrixXcd gram(count, count);
+        for (int j = 0; j < count; ++j) {
+            for (int i = 0; i <= j; ++i) {
+                gram(i, j) = ps.col(i).dot(ps.col(j));
+                gram(j, i) = std::conj(gram(i, j));
+            }
+        }
         Eigen::MatrixXcd precision = gamma * gram;
         for (int i = 0; i < count; ++i) {
             precision(i, i) += rho[support[i]];
         }
         const Eigen::MatrixXcd sigma =
             precision.llt().solve(Eigen::MatrixXcd::Identity(count, count));
-        const Eigen::VectorXcd x_support = gamma * (sigma * (ps.adjoint() * y));
+        const Eigen::VectorXcd x_support = gamma * sigma.lazyProduct(ps.adjoint() * y);
         r = y - ps * x_support;
         // Off the support each atom gets the posterior it would have if it alone
         // joined the support model; they are not fed back into the residual (a joint
@@ -328,7 +350,8 @@ vbi_estimate vbi_loop(const hybrid_sensing& sensing,
                       const vbi_options& options,
                       const posterior_step& step,
                       const Eigen::VectorXcd* warm_start,
-                      Eigen::MatrixXcd phi)
+                      Eigen::MatrixXcd owned_phi,
+                      const Eigen::MatrixXcd* shared_phi)
 {
     const int m = sensing.rows();
     const int n = static_cast<int>(u_h0.size());
@@ -347,9 +370,14 @@ vbi_estimate vbi_loop(const hybrid_sensing& sensing,
                               options.reach * step_h,
                               options.reach * step_v,
                               std::max(0.25, options.reach / 2) };
-    if (phi.size() == 0) {
-        phi = sensing.columns(out.u_h, out.u_v);
+    const bool read_only = shared_phi && options.grid_steps == 0;
+    if (shared_phi && !read_only) {
+        owned_phi = *shared_phi;
+    } else if (!shared_phi && owned_phi.size() == 0) {
+        owned_phi = sensing.columns(out.u_h, out.u_v);
     }
+    // Columns are only written by grid steps, which need an own copy.
+    const Eigen::MatrixXcd& phi = read_only ? *shared_phi : owned_phi;
     Eigen::VectorXd norms2 = phi.colwise().squaredNorm().transpose();
     const int size =
         std::min({ options.sparsity + options.extra, std::max(1, m / 2), n });
@@ -364,12 +392,17 @@ vbi_estimate vbi_loop(const hybrid_sensing& sensing,
 
     // The first support: the strongest atoms of a warm start, else those best matched
     // to y.
-    Eigen::VectorXd correlation = (phi.adjoint() * y).cwiseAbs();
-    for (int k = 0; k < n; ++k) {
-        correlation[k] = norms2[k] > 0 ? correlation[k] / std::sqrt(norms2[k]) : 0.0;
+    // (Squared magnitudes: the same order as magnitudes, without a hypot per atom.)
+    std::vector<int> support;
+    if (warm_start) {
+        support = top_indices(warm_start->cwiseAbs2(), size);
+    } else {
+        Eigen::VectorXd correlation = (phi.adjoint() * y).cwiseAbs2();
+        for (int k = 0; k < n; ++k) {
+            correlation[k] = norms2[k] > 0 ? correlation[k] / norms2[k] : 0.0;
+        }
+        support = top_indices(correlation, size);
     }
-    std::vector<int> support = top_indices(
-        warm_start ? Eigen::VectorXd(warm_start->cwiseAbs()) : correlation, size);
     Eigen::VectorXd pi = Eigen::VectorXd::Constant(n, rate);
     for (int k : support) {
         pi[k] = 0.5;
@@ -394,8 +427,9 @@ vbi_estimate vbi_loop(const hybrid_sensing& sensing,
             rho[k] = shape / rate_post;
             // The support log-odds' (a - 1) <ln rho> terms cancel because a = a_bar.
             const double logit = prior_logit - (b - b_bar) * rho[k];
-            // Clamped: exp overflowing for clearly inactive atoms takes libm's slow path.
-            pi[k] = logit < -700.0 ? 0.0 : 1.0 / (1.0 + std::exp(-logit));
+            // Below -40 the probability (< 5e-18) is zero beside b_bar's 1e-3: no exp
+            // (and none overflowing, libm's slow path) for the clearly inactive atoms.
+            pi[k] = logit < -40.0 ? 0.0 : 1.0 / (1.0 + std::exp(-logit));
         }
         gamma = (noise_prior + m) / (noise_prior + r.squaredNorm() + trace);
 
@@ -417,7 +451,7 @@ vbi_estimate vbi_loop(const hybrid_sensing& sensing,
                           bounds,
                           out.u_h,
                           out.u_v,
-                          phi,
+                          owned_phi,
                           norms2,
                           first_move);
             }

@@ -70,6 +70,8 @@ void check_columns(const hybrid_sensing& sensing,
                    const char* name);
 
 //! The shared loop: prior and noise updates, Armijo grid refinement, support tracking.
+//! phi: the atoms' columns (empty: computed); shared_phi: the same, read in place when
+//! the grid does not move (options.grid_steps == 0), else copied.
 vbi_estimate vbi_loop(const hybrid_sensing& sensing,
                       const Eigen::Ref<const Eigen::VectorXcd>& y,
                       const Eigen::Ref<const Eigen::VectorXd>& u_h0,
@@ -79,7 +81,8 @@ vbi_estimate vbi_loop(const hybrid_sensing& sensing,
                       const vbi_options& options,
                       const posterior_step& step,
                       const Eigen::VectorXcd* warm_start = nullptr,
-                      Eigen::MatrixXcd phi = Eigen::MatrixXcd());
+                      Eigen::MatrixXcd phi = Eigen::MatrixXcd(),
+                      const Eigen::MatrixXcd* shared_phi = nullptr);
 
 } // namespace detail
 } // namespace beamalign

@@ -341,6 +341,86 @@ Returns:
             py::arg("phi") = py::none(),
             vbi_doc);
     }
+    py::class_<gw_sc_vbi_plan>(m, "gw_sc_vbi_plan", R"doc(
+GW-SC-VBI (seed 004 Sec. V-C) prepared for one grid, beam set and grouping: the group
+models, each group's sensing columns and the alias table, built once; estimate(y) per
+pilot (GIL released).
+
+The alias table (alias_offsets, alias_atoms; empty: no dictionary stage) has one row per
+group atom, the groups' atom lists concatenated in group order: row i is
+alias_atoms[alias_offsets[i]:alias_offsets[i+1]], the grid atoms whose columns on the
+group's chains correlate with atom i's above a threshold.
+)doc")
+        .def(py::init([columns_view](const hybrid_sensing& sensing,
+                                     const Eigen::VectorXd& u_h,
+                                     const Eigen::VectorXd& u_v,
+                                     double step_h,
+                                     double step_v,
+                                     const std::vector<std::vector<int>>& group_chains,
+                                     const std::vector<std::vector<int>>& group_atoms,
+                                     const maybe_columns& phi,
+                                     std::vector<int> alias_offsets,
+                                     std::vector<int> alias_atoms) {
+                 const auto view = columns_view(phi);
+                 return gw_sc_vbi_plan(sensing,
+                                       u_h,
+                                       u_v,
+                                       step_h,
+                                       step_v,
+                                       group_chains,
+                                       group_atoms,
+                                       view ? &*view : nullptr,
+                                       std::move(alias_offsets),
+                                       std::move(alias_atoms));
+             }),
+             py::arg("sensing"),
+             py::arg("u_h"),
+             py::arg("u_v"),
+             py::arg("step_h"),
+             py::arg("step_v"),
+             py::arg("group_chains"),
+             py::arg("group_atoms"),
+             py::arg("phi") = py::none(),
+             py::arg("alias_offsets") = std::vector<int>(),
+             py::arg("alias_atoms") = std::vector<int>())
+        .def(
+            "estimate",
+            [](const gw_sc_vbi_plan& plan,
+               const Eigen::VectorXcd& y,
+               const vbi_options& group_options,
+               const vbi_options& joint_options,
+               int candidates,
+               int dictionary_iterations,
+               double alias_floor,
+               double path_snr) {
+                py::gil_scoped_release release;
+                return plan.estimate(y,
+                                     group_options,
+                                     joint_options,
+                                     candidates,
+                                     dictionary_iterations,
+                                     alias_floor,
+                                     path_snr);
+            },
+            py::arg("y"),
+            py::arg("group_options"),
+            py::arg("joint_options"),
+            py::arg("candidates") = 4,
+            py::arg("dictionary_iterations") = 10,
+            py::arg("alias_floor") = 0.0,
+            py::arg("path_snr") = 0.0,
+            R"doc(
+One pilot's estimate: SC-VBI per group on the grid (strongest group first, each group's
+paths cancelled from the later groups' samples); with an alias table, SC-VBI on all
+chains over the aliases of every group atom within alias_floor of the strongest (plus
+the `candidates` grid atoms best matched to the groups' residual) for
+dictionary_iterations of the joint budget; then the joint SC-VBI over what that found
+plus `candidates` residual atoms, its sparsity at least the number of dictionary atoms
+above path_snr (linear, over the noise; 0: K_hat). The estimate's u_h/u_v are the joint
+stage's atoms.
+)doc")
+        .def("groups", &gw_sc_vbi_plan::groups)
+        .def("has_aliases", &gw_sc_vbi_plan::has_aliases);
     m.def(
         "gw_sc_vbi",
         [columns_view](const hybrid_sensing& sensing,
@@ -390,7 +470,8 @@ GW-SC-VBI (seed 004 Sec. V-C): SC-VBI per group (its RF chains, its sub-interval
 atoms; strongest group first, each group's paths cancelled from the later groups'
 samples; `threads` is deprecated and has no effect), then a joint SC-VBI over the union of the group
 supports at their refined directions, plus the `candidates` grid atoms best matched to
-the group estimates' residual. The estimate's u_h/u_v are that union.
+the group estimates' residual. The estimate's u_h/u_v are that union. A
+gw_sc_vbi_plan keeps what does not change between pilots and adds the dictionary stage.
 )doc");
 
     py::class_<coarray_solver>(m, "coarray_solver", R"doc(

@@ -7,6 +7,7 @@ from .estimators import (
                          METHODS,
                          ChannelEstimate,
                          ChannelEstimator,
+                         alias_table,
                          column_groups_from,
                          contiguous_groups,
 )
@@ -15,6 +16,6 @@ from .vbi import HybridSensing, angle_grid, sc_vbi_reference
 
 __all__ = ["chirp_beam", "gs_narrow_beam", "isl", "pattern", "srl", "eda_grouping",
            "group_isl", "load_grouping", "uniform_grouping", "METHODS", "ChannelEstimate",
-           "ChannelEstimator", "column_groups_from", "contiguous_groups", "MultipathChannel",
+           "ChannelEstimator", "alias_table", "column_groups_from", "contiguous_groups", "MultipathChannel",
            "PartiallyConnectedArray", "nmse_db", "observe", "HybridSensing", "angle_grid",
            "sc_vbi_reference"]

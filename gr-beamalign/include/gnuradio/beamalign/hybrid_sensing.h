@@ -49,6 +49,13 @@ private:
     Eigen::Matrix<std::complex<double>, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>
         d_weights_conj;
     int d_max_column = 0, d_max_row = 0;
+    // Chains that share a first row and weights (every chain of one group-wise beam in
+    // one chain row) share their vertical factor: each column evaluates it once per
+    // distinct pattern, not once per chain.
+    std::vector<int> d_pattern;     // pattern of each chain
+    std::vector<int> d_pattern_row; // first row of each pattern
+    Eigen::Matrix<std::complex<double>, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>
+        d_pattern_weights;
 };
 
 } // namespace beamalign

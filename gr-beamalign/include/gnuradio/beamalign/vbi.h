@@ -74,18 +74,81 @@ turbo_vbi(const hybrid_sensing& sensing,
           const Eigen::Ref<const Eigen::MatrixXcd>* phi = nullptr);
 
 /*!
- * \brief GW-SC-VBI (seed 004 Sec. V-C): SC-VBI per group on the group's RF chains and
- * the grid atoms of its vertical sub-interval, strongest group first, each group's paths
- * cancelled from the samples of the groups after it; then a
- * joint SC-VBI on all chains over the union of the group supports at their refined
- * directions (the robust stage, which repairs leakage between sub-intervals).
+ * \brief GW-SC-VBI (seed 004 Sec. V-C) for one grid, beam set and grouping: what does
+ * not change between pilots, prepared once.
  *
- * \param group_chains RF chains of each group
- * \param group_atoms grid atoms (indices into u_h/u_v) of each group's sub-interval
+ * \details Per pilot: SC-VBI per group on the group's RF chains and the grid atoms of its
+ * vertical sub-interval, strongest group first, each group's paths cancelled from the
+ * samples of the groups after it (on the grid: the later stages refine); with an alias
+ * table, a dictionary stage on all RF chains over every group atom's aliases; then a
+ * joint SC-VBI on all chains over the atoms found so far plus the grid atoms best
+ * matched to their residual (the robust stage, which repairs leakage between
+ * sub-intervals). docs/algorithms.md gives the reasons for each departure from the paper.
+ */
+class BEAMALIGN_API gw_sc_vbi_plan
+{
+public:
+    /*!
+     * \param group_chains RF chains of each group
+     * \param group_atoms grid atoms (indices into u_h/u_v) of each group's sub-interval
+     * \param phi sensing columns of the whole grid when the caller keeps them, else
+     *        nullptr (computed)
+     * \param alias_offsets, alias_atoms the alias table as compressed rows (empty: no
+     *        dictionary stage): row i (the groups' atom lists concatenated in group
+     *        order) is alias_atoms[alias_offsets[i] .. alias_offsets[i + 1]), the grid
+     *        atoms whose columns on the group's chains correlate with atom i's above a
+     *        threshold. A group's few chains may put a path at any of them; all chains
+     *        tell them apart.
+     */
+    gw_sc_vbi_plan(const hybrid_sensing& sensing,
+                   const Eigen::Ref<const Eigen::VectorXd>& u_h,
+                   const Eigen::Ref<const Eigen::VectorXd>& u_v,
+                   double step_h,
+                   double step_v,
+                   const std::vector<std::vector<int>>& group_chains,
+                   const std::vector<std::vector<int>>& group_atoms,
+                   const Eigen::Ref<const Eigen::MatrixXcd>* phi = nullptr,
+                   std::vector<int> alias_offsets = {},
+                   std::vector<int> alias_atoms = {});
+
+    /*!
+     * \param candidates grid atoms best matched to the residual that join the dictionary
+     *        and joint stages (paths the groups missed)
+     * \param dictionary_iterations iterations of the joint budget the dictionary stage
+     *        takes (with an alias table)
+     * \param alias_floor a group atom's aliases join the dictionary when its power is at
+     *        least this fraction of the strongest group atom's
+     * \param path_snr when positive, the joint stage's sparsity is at least the number
+     *        of dictionary-stage atoms whose power over the noise (|x|^2 |phi|^2 gamma)
+     *        exceeds it
+     */
+    vbi_estimate estimate(const Eigen::Ref<const Eigen::VectorXcd>& y,
+                          const vbi_options& group_options,
+                          const vbi_options& joint_options,
+                          int candidates = 4,
+                          int dictionary_iterations = 10,
+                          double alias_floor = 0.0,
+                          double path_snr = 0.0) const;
+
+    int groups() const { return static_cast<int>(d_group_chains.size()); }
+    bool has_aliases() const { return !d_alias_offsets.empty(); }
+
+private:
+    hybrid_sensing d_sensing;
+    Eigen::VectorXd d_u_h, d_u_v;
+    double d_step_h, d_step_v;
+    std::vector<std::vector<int>> d_group_chains, d_group_atoms;
+    Eigen::MatrixXcd d_phi;
+    Eigen::VectorXd d_norms2;
+    std::vector<hybrid_sensing> d_models;      // each group's chains
+    std::vector<Eigen::MatrixXcd> d_group_phi; // each group's chains x its atoms
+    std::vector<int> d_alias_offsets, d_alias_atoms;
+};
+
+/*!
+ * \brief GW-SC-VBI in one call (a gw_sc_vbi_plan without an alias table, used once).
+ *
  * \param threads deprecated, no effect: successive cancellation runs the groups in turn
- * \param candidates grid atoms best matched to the residual of the group estimates that
- *        join the union (paths the groups missed)
- * \param phi sensing columns of the whole grid, as for sc_vbi
  */
 BEAMALIGN_API vbi_estimate
 gw_sc_vbi(const hybrid_sensing& sensing,
