@@ -351,7 +351,8 @@ vbi_estimate vbi_loop(const hybrid_sensing& sensing,
                       const posterior_step& step,
                       const Eigen::VectorXcd* warm_start,
                       Eigen::MatrixXcd owned_phi,
-                      const Eigen::MatrixXcd* shared_phi)
+                      const Eigen::MatrixXcd* shared_phi,
+                      int prior_atoms)
 {
     const int m = sensing.rows();
     const int n = static_cast<int>(u_h0.size());
@@ -385,7 +386,10 @@ vbi_estimate vbi_loop(const hybrid_sensing& sensing,
     const double inactive_scale = step.inactive_scale(m, n);
     const double a = 1.0, a_bar = 1.0, b = p_on,
                  b_bar = inactive_rate_factor * p_on * inactive_scale;
-    const double rate = std::min(static_cast<double>(options.sparsity) / n, 0.5);
+    // The prior activity rate K_hat / N over the grid the atoms stand for: a stage on a
+    // few atoms picked from the grid would otherwise shrink noise atoms far less.
+    const double rate =
+        std::min(static_cast<double>(options.sparsity) / std::max(n, prior_atoms), 0.5);
     const double prior_logit =
         std::log(rate / (1.0 - rate)) + a * std::log(b) - a_bar * std::log(b_bar);
     double gamma = 100.0 * m / energy;

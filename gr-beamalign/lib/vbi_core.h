@@ -71,7 +71,8 @@ void check_columns(const hybrid_sensing& sensing,
 
 //! The shared loop: prior and noise updates, Armijo grid refinement, support tracking.
 //! phi: the atoms' columns (empty: computed); shared_phi: the same, read in place when
-//! the grid does not move (options.grid_steps == 0), else copied.
+//! the grid does not move (options.grid_steps == 0), else copied; prior_atoms: the size
+//! of the grid the atoms were picked from, for the prior activity rate (0: the atoms).
 vbi_estimate vbi_loop(const hybrid_sensing& sensing,
                       const Eigen::Ref<const Eigen::VectorXcd>& y,
                       const Eigen::Ref<const Eigen::VectorXd>& u_h0,
@@ -82,7 +83,8 @@ vbi_estimate vbi_loop(const hybrid_sensing& sensing,
                       const posterior_step& step,
                       const Eigen::VectorXcd* warm_start = nullptr,
                       Eigen::MatrixXcd phi = Eigen::MatrixXcd(),
-                      const Eigen::MatrixXcd* shared_phi = nullptr);
+                      const Eigen::MatrixXcd* shared_phi = nullptr,
+                      int prior_atoms = 0);
 
 } // namespace detail
 } // namespace beamalign
