@@ -216,13 +216,6 @@ vbi_estimate gw_sc_vbi_plan::estimate(const Eigen::Ref<const Eigen::VectorXcd>& 
         }
         row_base += static_cast<int>(d_group_atoms[g].size());
     }
-    // The joint stage's few dozen atoms stand for the whole grid: its size sets their
-    // prior activity rate, as SC-VBI's (their own count left noise atoms so little
-    // shrunk that GW-SC-VBI lost 3.2 dB to SC-VBI at 0 dB on 32 x 8). The dictionary
-    // stage keeps its own count: it chooses among aliases, and with the grid's rate a
-    // weak path lost that choice (64 x 8, L = 4: one trial at -10.9 dB, the mean 1.5 dB
-    // behind SC-VBI's).
-    const int prior_atoms = static_cast<int>(d_u_h.size());
     vbi_options joint = joint_options;
     if (has_aliases() && dictionary_iterations > 0 && !found.empty()) {
         // Dictionary stage: the group atoms where the groups put them, every grid atom a
@@ -322,6 +315,13 @@ vbi_estimate gw_sc_vbi_plan::estimate(const Eigen::Ref<const Eigen::VectorXcd>& 
         empty.u_h = empty.u_v = Eigen::VectorXd::Zero(0);
         return empty;
     }
+    // The joint stage's few dozen atoms stand for the whole grid: its size sets their
+    // prior activity rate, as SC-VBI's (their own count left noise atoms so little
+    // shrunk that GW-SC-VBI lost 3.2 dB to SC-VBI at 0 dB on 32 x 8). The dictionary
+    // stage keeps its own count: it chooses among aliases, and with the grid's rate a
+    // weak path lost that choice (64 x 8, L = 4: one trial at -10.9 dB, the mean 1.5 dB
+    // behind SC-VBI's).
+    const int prior_atoms = static_cast<int>(d_u_h.size());
     // Warm start from the earlier stages: the joint stage only has to repair them.
     const Eigen::VectorXcd start = joint_atoms.gains();
     return detail::vbi_loop(d_sensing,
