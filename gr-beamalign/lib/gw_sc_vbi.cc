@@ -44,22 +44,14 @@ struct atom_set {
     }
 };
 
-// The `count` grid atoms best matched (|phi^H r|^2 / |phi|^2) to y minus the atoms'
-// contribution.
-std::vector<int> best_matched(const hybrid_sensing& sensing,
-                              const Eigen::Ref<const Eigen::VectorXcd>& y,
-                              const atom_set& atoms,
-                              const Eigen::MatrixXcd& grid,
+// The `count` grid atoms best matched (|phi^H r|^2 / |phi|^2) to a residual r.
+std::vector<int> best_matched(const Eigen::MatrixXcd& grid,
                               const Eigen::VectorXd& grid_norms2,
+                              const Eigen::VectorXcd& residual,
                               int count)
 {
     if (count <= 0) {
         return {};
-    }
-    Eigen::VectorXcd residual = y, column(sensing.rows());
-    for (size_t i = 0; i < atoms.size(); ++i) {
-        sensing.column(atoms.h[i], atoms.v[i], column);
-        residual -= column * atoms.x[i];
     }
     const Eigen::VectorXd match =
         (grid.adjoint() * residual).cwiseAbs2().cwiseQuotient(grid_norms2);
@@ -88,14 +80,7 @@ gw_sc_vbi_plan::gw_sc_vbi_plan(const hybrid_sensing& sensing,
     , d_alias_offsets(std::move(alias_offsets))
     , d_alias_atoms(std::move(alias_atoms))
 {
-    detail::check_problem(sensing,
-                          Eigen::VectorXcd::Zero(sensing.rows()),
-                          u_h,
-                          u_v,
-                          step_h,
-                          step_v,
-                          vbi_options(),
-                          "gw_sc_vbi");
+    detail::check_grid(u_h, u_v, step_h, step_v, "gw_sc_vbi");
     detail::check_columns(sensing, u_h, phi, "gw_sc_vbi");
     const size_t groups = group_chains.size();
     if (groups < 1 || group_atoms.size() != groups) {
@@ -149,10 +134,10 @@ vbi_estimate gw_sc_vbi_plan::estimate(const Eigen::Ref<const Eigen::VectorXcd>& 
                                       double alias_floor,
                                       double path_snr) const
 {
-    detail::check_problem(
-        d_sensing, y, d_u_h, d_u_v, d_step_h, d_step_v, group_options, "gw_sc_vbi");
-    detail::check_problem(
-        d_sensing, y, d_u_h, d_u_v, d_step_h, d_step_v, joint_options, "gw_sc_vbi");
+    // The grid was checked with the plan; a pilot brings samples and options.
+    detail::check_samples(d_sensing, y, "gw_sc_vbi");
+    detail::check_options(group_options, "gw_sc_vbi");
+    detail::check_options(joint_options, "gw_sc_vbi");
     const size_t groups = d_group_chains.size();
 
     // Successive group cancellation: the groups run strongest first (by received
@@ -238,7 +223,7 @@ vbi_estimate gw_sc_vbi_plan::estimate(const Eigen::Ref<const Eigen::VectorXcd>& 
                 listed[d_alias_atoms[a]] = 1;
             }
         }
-        for (int k : best_matched(d_sensing, y, found, d_phi, d_norms2, candidates)) {
+        for (int k : best_matched(d_phi, d_norms2, remaining, candidates)) {
             listed[k] = 1;
         }
         atom_set dictionary = found;
@@ -276,11 +261,13 @@ vbi_estimate gw_sc_vbi_plan::estimate(const Eigen::Ref<const Eigen::VectorXcd>& 
         // stronger counted one being part of its path (K_hat below the true path count
         // left whole paths out of the joint support).
         found = atom_set();
+        remaining = y;
         std::vector<std::pair<double, int>> by_power;
         Eigen::VectorXcd chosen_column(d_sensing.rows());
         for (int k : chosen.support) {
             found.add(chosen.u_h[k], chosen.u_v[k], chosen.x[k]);
             d_sensing.column(chosen.u_h[k], chosen.u_v[k], chosen_column);
+            remaining -= chosen_column * chosen.x[k];
             by_power.emplace_back(std::norm(chosen.x[k]) * chosen_column.squaredNorm() *
                                       chosen.noise_precision,
                                   k);
@@ -303,10 +290,10 @@ vbi_estimate gw_sc_vbi_plan::estimate(const Eigen::Ref<const Eigen::VectorXcd>& 
         joint.iterations = std::max(1, joint_options.iterations - stage.iterations);
     }
     // Paths missed so far (weak ones beside a strong path, or leaking across a
-    // sub-interval edge) remain in the residual: the grid atoms best matched to it join,
-    // so the joint stage can still pick them up.
+    // sub-interval edge) remain in the residual (`remaining`: y minus the atoms found):
+    // the grid atoms best matched to it join, so the joint stage can still pick them up.
     atom_set joint_atoms = found;
-    for (int k : best_matched(d_sensing, y, found, d_phi, d_norms2, candidates)) {
+    for (int k : best_matched(d_phi, d_norms2, remaining, candidates)) {
         joint_atoms.add(d_u_h[k], d_u_v[k], 0.0);
     }
     if (joint_atoms.empty()) {
@@ -353,8 +340,6 @@ vbi_estimate gw_sc_vbi(const hybrid_sensing& sensing,
                        const Eigen::Ref<const Eigen::MatrixXcd>* phi)
 {
     (void)threads;
-    detail::check_problem(
-        sensing, y, u_h, u_v, step_h, step_v, group_options, "gw_sc_vbi");
     const gw_sc_vbi_plan plan(
         sensing, u_h, u_v, step_h, step_v, group_chains, group_atoms, phi);
     return plan.estimate(y, group_options, joint_options, candidates);

@@ -323,6 +323,50 @@ const posterior_step& full_posterior()
     return step;
 }
 
+void check_samples(const hybrid_sensing& sensing,
+                   const Eigen::Ref<const Eigen::VectorXcd>& y,
+                   const char* name)
+{
+    const std::string who(name);
+    if (y.size() != sensing.rows()) {
+        throw std::invalid_argument(who + ": y has " + std::to_string(y.size()) +
+                                    " entries, the sensing model has " +
+                                    std::to_string(sensing.rows()) + " RF chains");
+    }
+    if (!y.allFinite()) {
+        throw std::invalid_argument(who + ": y and the grid must be finite");
+    }
+}
+
+void check_grid(const Eigen::Ref<const Eigen::VectorXd>& u_h,
+                const Eigen::Ref<const Eigen::VectorXd>& u_v,
+                double step_h,
+                double step_v,
+                const char* name)
+{
+    const std::string who(name);
+    if (u_h.size() != u_v.size() || u_h.size() < 1) {
+        throw std::invalid_argument(who +
+                                    ": u_h and u_v must be non-empty and equally long");
+    }
+    if (!u_h.allFinite() || !u_v.allFinite()) {
+        throw std::invalid_argument(who + ": y and the grid must be finite");
+    }
+    if (!(step_h > 0.0) || !(step_v > 0.0)) {
+        throw std::invalid_argument(who + ": grid steps must be positive");
+    }
+}
+
+void check_options(const vbi_options& options, const char* name)
+{
+    if (options.sparsity < 1 || options.extra < 0 || options.iterations < 1 ||
+        options.grid_steps < 0 || !(options.reach >= 0.0)) {
+        throw std::invalid_argument(std::string(name) +
+                                    ": need sparsity >= 1, extra >= 0, iterations >= 1, "
+                                    "grid_steps >= 0, reach >= 0");
+    }
+}
+
 void check_problem(const hybrid_sensing& sensing,
                    const Eigen::Ref<const Eigen::VectorXcd>& y,
                    const Eigen::Ref<const Eigen::VectorXd>& u_h,
@@ -332,28 +376,9 @@ void check_problem(const hybrid_sensing& sensing,
                    const vbi_options& options,
                    const char* name)
 {
-    const std::string who(name);
-    if (y.size() != sensing.rows()) {
-        throw std::invalid_argument(who + ": y has " + std::to_string(y.size()) +
-                                    " entries, the sensing model has " +
-                                    std::to_string(sensing.rows()) + " RF chains");
-    }
-    if (u_h.size() != u_v.size() || u_h.size() < 1) {
-        throw std::invalid_argument(who +
-                                    ": u_h and u_v must be non-empty and equally long");
-    }
-    if (!y.allFinite() || !u_h.allFinite() || !u_v.allFinite()) {
-        throw std::invalid_argument(who + ": y and the grid must be finite");
-    }
-    if (!(step_h > 0.0) || !(step_v > 0.0)) {
-        throw std::invalid_argument(who + ": grid steps must be positive");
-    }
-    if (options.sparsity < 1 || options.extra < 0 || options.iterations < 1 ||
-        options.grid_steps < 0 || !(options.reach >= 0.0)) {
-        throw std::invalid_argument(who +
-                                    ": need sparsity >= 1, extra >= 0, iterations >= 1, "
-                                    "grid_steps >= 0, reach >= 0");
-    }
+    check_samples(sensing, y, name);
+    check_grid(u_h, u_v, step_h, step_v, name);
+    check_options(options, name);
 }
 
 void check_columns(const hybrid_sensing& sensing,

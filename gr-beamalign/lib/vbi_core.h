@@ -55,6 +55,18 @@ const posterior_step& full_posterior();
 //! The `count` largest entries of score (ties to the lower index), ascending index order.
 std::vector<int> top_indices(const Eigen::VectorXd& score, int count);
 
+//! y has one finite sample per RF chain of the sensing model.
+void check_samples(const hybrid_sensing& sensing,
+                   const Eigen::Ref<const Eigen::VectorXcd>& y,
+                   const char* name);
+//! A non-empty, finite grid with positive steps.
+void check_grid(const Eigen::Ref<const Eigen::VectorXd>& u_h,
+                const Eigen::Ref<const Eigen::VectorXd>& u_v,
+                double step_h,
+                double step_v,
+                const char* name);
+void check_options(const vbi_options& options, const char* name);
+//! All three (one estimate on its own grid).
 void check_problem(const hybrid_sensing& sensing,
                    const Eigen::Ref<const Eigen::VectorXcd>& y,
                    const Eigen::Ref<const Eigen::VectorXd>& u_h,
