@@ -244,6 +244,8 @@ vbi_estimate gw_sc_vbi_plan::estimate(const Eigen::Ref<const Eigen::VectorXcd>& 
         vbi_options stage = joint_options;
         stage.iterations = std::min(dictionary_iterations, joint_options.iterations);
         stage.reach = 0.5; // its atoms stay near the grid, as SC-VBI's
+        // Split paths are joined once, in the joint stage, where the atoms have settled.
+        stage.merge_reach = 0.0;
         const Eigen::VectorXcd start = dictionary.gains();
         const vbi_estimate chosen =
             detail::vbi_loop(d_sensing,

@@ -45,6 +45,8 @@ public:
                                            const std::vector<bool>& on) const = 0;
     //! The atoms the estimate reports (and the channel's posterior mean sums).
     virtual std::vector<int> reported(const std::vector<int>& support, int n) const = 0;
+    //! Whether nearby support atoms are tested for being one path (options.merge_reach).
+    virtual bool merges_split_paths() const = 0;
 };
 
 //! SC-VBI: the posterior inverted on the support only.

@@ -254,22 +254,25 @@ weights whose conjugates are weights_conj[k] (M x m).
                          int iterations,
                          int grid_steps,
                          double tolerance,
-                         double reach) {
-                 return vbi_options{ sparsity,   extra,     iterations,
-                                     grid_steps, tolerance, reach };
+                         double reach,
+                         double merge_reach) {
+                 return vbi_options{ sparsity,  extra, iterations, grid_steps,
+                                     tolerance, reach, merge_reach };
              }),
              py::arg("sparsity") = 4,
              py::arg("extra") = 4,
              py::arg("iterations") = 60,
              py::arg("grid_steps") = 1,
              py::arg("tolerance") = 1e-5,
-             py::arg("reach") = 0.5)
+             py::arg("reach") = 0.5,
+             py::arg("merge_reach") = 1.5)
         .def_readwrite("sparsity", &vbi_options::sparsity)
         .def_readwrite("extra", &vbi_options::extra)
         .def_readwrite("iterations", &vbi_options::iterations)
         .def_readwrite("grid_steps", &vbi_options::grid_steps)
         .def_readwrite("tolerance", &vbi_options::tolerance)
-        .def_readwrite("reach", &vbi_options::reach);
+        .def_readwrite("reach", &vbi_options::reach)
+        .def_readwrite("merge_reach", &vbi_options::merge_reach);
 
     py::class_<vbi_estimate>(m, "vbi_estimate", "Posterior means on the refined grid.")
         .def_readonly("x", &vbi_estimate::x)

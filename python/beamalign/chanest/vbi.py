@@ -20,6 +20,9 @@ ARMIJO_SIGMA, ARMIJO_BETA, ARMIJO_TRIES = 1e-4, 0.5, 12
 # reach when larger), else twice the last accepted move, so a settled grid costs one or
 # two trials per step.
 FIRST_MOVE_MIN = 1e-6
+# Split paths (docs/algorithms.md, channel estimation): Armijo refinements of a merged
+# atom, alternating with the gains' least squares.
+MERGE_REFINEMENTS, MERGE_STEPS = 2, 2
 
 
 @dataclass(frozen=True)
@@ -112,8 +115,88 @@ def _grid_step(sensing, r0, mu, u_h, u_v, anchor_h, anchor_v, half_h, half_v, re
     return u_h, u_v, t * largest / 2
 
 
+def _least_squares(columns, y):
+    """Least-squares gains of y on the columns and the residual energy they leave."""
+    gram = columns.conj().T @ columns
+    gram = gram + 1e-12 * np.max(gram.diagonal().real) * np.eye(len(gram))
+    x = np.linalg.solve(gram, columns.conj().T @ y)
+    r = y - columns @ x
+    return x, np.vdot(r, r).real
+
+
+def _merged_loss(sensing, y, columns, support, joined, u_h, u_v, energy, step_h, step_v,
+                 merge_reach):
+    """Residual energy when the support atoms at positions `joined` give way to one atom
+    (started at their energy-weighted direction, refined); (loss, keep, drops, u_h, u_v,
+    gain)."""
+    atoms = support[joined]
+    weights = energy[atoms]
+    centre = np.array([weights @ u_h[atoms], weights @ u_v[atoms]]) / weights.sum()
+    others = columns[:, [k for k in range(columns.shape[1]) if k not in joined]]
+    merged_h, merged_v = centre[:1].copy(), centre[1:].copy()
+    first_move = 0.25
+    for refinement in range(MERGE_REFINEMENTS + 1):
+        merged = np.column_stack([others, sensing.columns(merged_h, merged_v)])
+        gains, loss = _least_squares(merged, y)
+        if refinement == MERGE_REFINEMENTS:
+            break
+        rest = y - others @ gains[:-1]
+        for _ in range(MERGE_STEPS):
+            merged_h, merged_v, first_move = _grid_step(
+                sensing, rest, gains[-1:], merged_h, merged_v, centre[:1], centre[1:],
+                step_h / 2, step_v / 2, merge_reach * step_h, merge_reach * step_v,
+                first_move, 0.25)
+    keep = atoms[int(np.argmax(weights))]
+    return loss, keep, [k for k in atoms if k != keep], merged_h[0], merged_v[0], gains[-1]
+
+
+def find_split_paths(sensing, y, support, u_h, u_v, phi, energy, gamma, step_h, step_v,
+                     merge_reach):
+    """Support atoms above the noise that one atom fits (a pair within merge_reach grid
+    steps, or an atom and all within reach of it) for less than the Bayesian information
+    criterion's price of the atoms saved, 2 ln(2M) noise variances each; the most clearly
+    split first, each atom in one merge at most."""
+    m = len(y)
+    strong = [i for i in range(len(support)) if energy[support[i]] * gamma > 1.0]
+    if len(strong) < 2:
+        return []
+    columns = phi[:, support]
+    _, split_loss = _least_squares(columns, y)
+    price = 2.0 * np.log(2.0 * m)
+
+    def near(i, j):
+        dh = (u_h[support[i]] - u_h[support[j]]) / step_h
+        dv = (u_v[support[i]] - u_v[support[j]]) / step_v
+        return dh * dh + dv * dv <= merge_reach * merge_reach
+
+    accepted = []
+
+    def consider(joined):
+        loss, *path = _merged_loss(sensing, y, columns, support, joined, u_h, u_v, energy,
+                                   step_h, step_v, merge_reach)
+        margin = gamma * (loss - split_loss) - price * (len(joined) - 1)
+        if margin < 0:
+            accepted.append((margin, path))
+
+    for a, first in enumerate(strong):
+        cluster = [first]
+        for b, second in enumerate(strong):
+            if b != a and near(first, second):
+                cluster.append(second)
+                if b > a:
+                    consider([first, second])
+        if len(cluster) > 2:
+            consider(cluster)
+    used, paths = set(), []
+    for _, (keep, drops, merged_h, merged_v, gain) in sorted(accepted, key=lambda t: t[0]):
+        if used.isdisjoint([keep, *drops]):
+            used.update([keep, *drops])
+            paths.append((keep, drops, merged_h, merged_v, gain))
+    return paths
+
+
 def sc_vbi_reference(sensing, y, u_h, u_v, step_h, step_v, sparsity, iterations=60,
-                     extra=4, grid_steps=1, tolerance=1e-5, reach=0.5):
+                     extra=4, grid_steps=1, tolerance=1e-5, reach=0.5, merge_reach=1.5):
     """SC-VBI with grid estimation, plainly in NumPy (the C++ estimators' reference)."""
     y = np.asarray(y, np.complex128)
     u_h, u_v = np.array(u_h, np.float64), np.array(u_v, np.float64)
@@ -137,46 +220,78 @@ def sc_vbi_reference(sensing, y, u_h, u_v, step_h, step_v, sparsity, iterations=
     mu = np.zeros(n, np.complex128)
     first_move_max = max(0.25, reach / 2)
     first_move = first_move_max
-    done = 0
-    for done in range(1, iterations + 1):
-        previous = mu.copy()
-        off = np.ones(n, bool)
-        off[support] = False
-        ps = phi[:, support]
-        gram = ps.conj().T @ ps
-        sigma = np.linalg.inv(gamma * gram + np.diag(rho[support]))
-        mu[support] = gamma * sigma @ (ps.conj().T @ y)
-        r = y - ps @ mu[support]
-        # Off the support each atom gets the posterior it would have if it alone joined
-        # the support model (per-column mean field on the residual). They are not fed
-        # back into the residual: a joint update of ~N weakly shrunk atoms oscillates.
-        var = np.empty(n)
-        var[off] = 1.0 / (gamma * norms2[off] + rho[off])
-        mu[off] = gamma * var[off] * (phi[:, off].conj().T @ r)
-        var[support] = np.real(np.diag(sigma))
-        power = np.abs(mu) ** 2 + var
-        shape = pi * a + (1 - pi) * a_bar + 1
-        rate_post = power + pi * b + (1 - pi) * b_bar
-        rho = shape / rate_post
-        # The support log-odds' (a - 1) <ln rho> terms cancel because a = a_bar.
-        pi = expit(prior_logit - (b - b_bar) * rho)
-        trace = np.real(np.sum(sigma * gram.T))
-        gamma = (NOISE_PRIOR + m) / (NOISE_PRIOR + np.vdot(r, r).real + trace)
-        # Every support atom moves: weak paths below the activity threshold need their
-        # grid refined as much as strong ones.
-        moving = support
-        r0 = y
-        for _ in range(grid_steps):
-            u_h[moving], u_v[moving], first_move = _grid_step(
-                sensing, r0, mu[moving], u_h[moving], u_v[moving], anchor_h[moving],
-                anchor_v[moving], half_h, half_v, reach * step_h, reach * step_v, first_move,
-                first_move_max)
-        phi[:, moving] = sensing.columns(u_h[moving], u_v[moving])
-        norms2[moving] = np.sum(np.abs(phi[:, moving]) ** 2, axis=0)
-        support = np.sort(np.argsort(-power, kind="stable")[:size])
-        # Converged when the support's coefficients settle (off-support atoms only hold
-        # trial posteriors, which follow the residual).
-        change = np.linalg.norm(mu[support] - previous[support])
-        if change <= tolerance * max(np.linalg.norm(mu[support]), 1e-30):
+    # One merge pass, at half the budget or where the loop settles before.
+    merging = merge_reach > 0 and grid_steps > 0
+    limits = ([iterations // 2] if merging else []) + [iterations]
+    done, pass_ = 0, 0
+    while True:
+        settled = False
+        while done < limits[pass_]:
+            done += 1
+            previous = mu.copy()
+            off = np.ones(n, bool)
+            off[support] = False
+            ps = phi[:, support]
+            gram = ps.conj().T @ ps
+            sigma = np.linalg.inv(gamma * gram + np.diag(rho[support]))
+            mu[support] = gamma * sigma @ (ps.conj().T @ y)
+            r = y - ps @ mu[support]
+            # Off the support each atom gets the posterior it would have if it alone joined
+            # the support model (per-column mean field on the residual). They are not fed
+            # back into the residual: a joint update of ~N weakly shrunk atoms oscillates.
+            var = np.empty(n)
+            var[off] = 1.0 / (gamma * norms2[off] + rho[off])
+            mu[off] = gamma * var[off] * (phi[:, off].conj().T @ r)
+            var[support] = np.real(np.diag(sigma))
+            power = np.abs(mu) ** 2 + var
+            shape = pi * a + (1 - pi) * a_bar + 1
+            rate_post = power + pi * b + (1 - pi) * b_bar
+            rho = shape / rate_post
+            # The support log-odds' (a - 1) <ln rho> terms cancel because a = a_bar.
+            pi = expit(prior_logit - (b - b_bar) * rho)
+            trace = np.real(np.sum(sigma * gram.T))
+            gamma = (NOISE_PRIOR + m) / (NOISE_PRIOR + np.vdot(r, r).real + trace)
+            # Every support atom moves: weak paths below the activity threshold need their
+            # grid refined as much as strong ones.
+            moving = support
+            r0 = y
+            for _ in range(grid_steps):
+                u_h[moving], u_v[moving], first_move = _grid_step(
+                    sensing, r0, mu[moving], u_h[moving], u_v[moving], anchor_h[moving],
+                    anchor_v[moving], half_h, half_v, reach * step_h, reach * step_v, first_move,
+                    first_move_max)
+            phi[:, moving] = sensing.columns(u_h[moving], u_v[moving])
+            norms2[moving] = np.sum(np.abs(phi[:, moving]) ** 2, axis=0)
+            support = np.sort(np.argsort(-power, kind="stable")[:size])
+            # Converged when the support's coefficients settle (off-support atoms only hold
+            # trial posteriors, which follow the residual).
+            change = np.linalg.norm(mu[support] - previous[support])
+            if change <= tolerance * max(np.linalg.norm(mu[support]), 1e-30):
+                settled = True
+                break
+        if pass_ + 1 == len(limits):
             break
+        energy_support = np.zeros(n)
+        energy_support[support] = np.abs(mu[support]) ** 2 * norms2[support]
+        paths = find_split_paths(sensing, y, support, u_h, u_v, phi, energy_support, gamma,
+                                 step_h, step_v, merge_reach)
+        for keep, drops, merged_h, merged_v, gain in paths:
+            u_h[keep] = anchor_h[keep] = merged_h
+            u_v[keep] = anchor_v[keep] = merged_v
+            mu[keep], power[keep] = gain, abs(gain) ** 2
+            for drop in drops:
+                u_h[drop], u_v[drop] = anchor_h[drop], anchor_v[drop]
+                mu[drop], power[drop], pi[drop] = 0.0, 0.0, 0.0
+                rho[drop] = a_bar / b_bar
+                support = support[support != drop]
+            touched = [keep, *drops]
+            phi[:, touched] = sensing.columns(u_h[touched], u_v[touched])
+            norms2[touched] = np.sum(np.abs(phi[:, touched]) ** 2, axis=0)
+        if settled and not paths:
+            break
+        if paths:
+            size = len(support)
+            support = np.sort(np.argsort(-power, kind="stable")[:size])
+            first_move = first_move_max
+        pass_ += 1
     return VbiResult(mu, u_h, u_v, support, float(gamma), done)

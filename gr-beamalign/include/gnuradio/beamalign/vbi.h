@@ -22,6 +22,9 @@ struct BEAMALIGN_API vbi_options {
     int grid_steps = 1;      //!< Armijo gradient steps of the grid per iteration
     double tolerance = 1e-5; //!< stop when ||x - x_prev|| <= tolerance ||x||
     double reach = 0.5;      //!< each atom stays within reach grid steps of its start
+    //! Support atoms this close (grid steps) are tested for being one path split in two
+    //! (SC-VBI and GW-SC-VBI; 0: never).
+    double merge_reach = 1.5;
 };
 
 //! A VBI estimate: posterior means on the (refined) grid and the final support.
