@@ -22,7 +22,7 @@ ARMIJO_SIGMA, ARMIJO_BETA, ARMIJO_TRIES = 1e-4, 0.5, 12
 FIRST_MOVE_MIN = 1e-6
 # Split paths (docs/algorithms.md, channel estimation): Armijo refinements of a merged
 # atom, alternating with the gains' least squares.
-MERGE_REFINEMENTS, MERGE_STEPS = 2, 2
+MERGE_REFINEMENTS, MERGE_STEPS = 1, 3
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,12 @@ def _grid_step(sensing, r0, mu, u_h, u_v, anchor_h, anchor_v, half_h, half_v, re
     return u_h, u_v, t * largest / 2
 
 
+def merge_price(m):
+    """The Bayesian information criterion's price of one atom (two directions and a
+    complex gain) in noise variances, for M complex samples."""
+    return 2.0 * np.log(2.0 * m)
+
+
 def _least_squares(columns, y):
     """Least-squares gains of y on the columns and the residual energy they leave."""
     gram = columns.conj().T @ columns
@@ -162,7 +168,7 @@ def find_split_paths(sensing, y, support, u_h, u_v, phi, energy, gamma, step_h, 
         return []
     columns = phi[:, support]
     _, split_loss = _least_squares(columns, y)
-    price = 2.0 * np.log(2.0 * m)
+    price = merge_price(m)
 
     def near(i, j):
         dh = (u_h[support[i]] - u_h[support[j]]) / step_h
@@ -290,8 +296,15 @@ def sc_vbi_reference(sensing, y, u_h, u_v, step_h, step_v, sparsity, iterations=
         if settled and not paths:
             break
         if paths:
+            # A freed place goes to an atom off the support only if that atom pays the
+            # same price (another path's).
+            snr = np.abs(mu) ** 2 * norms2 * gamma
+            snr[support] = 0.0
+            snr[snr <= merge_price(m)] = 0.0
+            freed = size - len(support)
+            joining = np.argsort(-snr, kind="stable")[:freed]
+            support = np.sort(np.concatenate([support, joining[snr[joining] > 0]]))
             size = len(support)
-            support = np.sort(np.argsort(-power, kind="stable")[:size])
             first_move = first_move_max
         pass_ += 1
     return VbiResult(mu, u_h, u_v, support, float(gamma), done)
