@@ -169,6 +169,27 @@ def test_kept_sensing_columns_give_the_same_estimate():
         kernels.sc_vbi(sensing, y, u_h, u_v, step_h, step_v, options, phi[:, :5])
 
 
+
+def test_single_precision_correlations_give_the_same_estimate():
+    # The single-precision columns follow every grid step and merge: the estimate keeps
+    # its support and its gains to float precision over a run that moves and joins atoms.
+    array = PartiallyConnectedArray(nx=16, nz=8, m=4)
+    rng = np.random.default_rng(11)
+    beams = array.random_beams(rng)
+    sensing = cpp_sensing(HybridSensing.from_array(array, beams))
+    u_h, u_v, step_h, step_v = angle_grid(array, 2)
+    for trial in range(5):
+        h = MultipathChannel.draw(array, 4, rng=rng).vector(array)
+        y, _ = observe(array, array.combiner(beams), h, 25.0, rng)
+        double = kernels.sc_vbi(sensing, y, u_h, u_v, step_h, step_v,
+                                kernels.vbi_options(sparsity=4))
+        single = kernels.sc_vbi(sensing, y, u_h, u_v, step_h, step_v,
+                                kernels.vbi_options(sparsity=4, single_precision=True))
+        assert list(single.support) == list(double.support), trial
+        support = list(double.support)
+        np.testing.assert_allclose(single.x[support], double.x[support], rtol=1e-4)
+        np.testing.assert_allclose(single.u_h[support], double.u_h[support], atol=1e-6)
+
 def test_turbo_vbi_first_posterior_is_the_full_inverse():
     # One iteration without grid steps returns mu = gamma Sigma Phi^H y with
     # Sigma = (diag(rho) + gamma Phi^H Phi)^-1 inverted in full (N x N), at the

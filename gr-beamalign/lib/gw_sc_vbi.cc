@@ -45,7 +45,7 @@ struct atom_set {
 };
 
 // The `count` grid atoms best matched (|phi^H r|^2 / |phi|^2) to a residual r.
-std::vector<int> best_matched(const Eigen::MatrixXcd& grid,
+std::vector<int> best_matched(const Eigen::MatrixXcf& grid,
                               const Eigen::VectorXd& grid_norms2,
                               const Eigen::VectorXcd& residual,
                               int count)
@@ -53,8 +53,10 @@ std::vector<int> best_matched(const Eigen::MatrixXcd& grid,
     if (count <= 0) {
         return {};
     }
-    const Eigen::VectorXd match =
-        (grid.adjoint() * residual).cwiseAbs2().cwiseQuotient(grid_norms2);
+    const Eigen::VectorXd match = (grid.adjoint() * residual.cast<std::complex<float>>())
+                                      .cwiseAbs2()
+                                      .cast<double>()
+                                      .cwiseQuotient(grid_norms2);
     return detail::top_indices(match, std::min<int>(count, grid.cols()));
 }
 
@@ -114,6 +116,7 @@ gw_sc_vbi_plan::gw_sc_vbi_plan(const hybrid_sensing& sensing,
     }
     d_phi = phi ? Eigen::MatrixXcd(*phi) : sensing.columns(u_h, u_v);
     d_norms2 = d_phi.colwise().squaredNorm().transpose().cwiseMax(1e-300);
+    d_phi_single = d_phi.cast<std::complex<float>>();
     for (size_t g = 0; g < groups; ++g) {
         d_models.push_back(sensing.subset(group_chains[g])); // validates the chains
         Eigen::MatrixXcd columns(group_chains[g].size(), group_atoms[g].size());
@@ -122,6 +125,7 @@ gw_sc_vbi_plan::gw_sc_vbi_plan(const hybrid_sensing& sensing,
                 columns(i, j) = d_phi(group_chains[g][i], group_atoms[g][j]);
             }
         }
+        d_group_phi_single.push_back(columns.cast<std::complex<float>>());
         d_group_phi.push_back(std::move(columns));
     }
 }
@@ -161,6 +165,10 @@ vbi_estimate gw_sc_vbi_plan::estimate(const Eigen::Ref<const Eigen::VectorXcd>& 
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
         return energy[a] > energy[b];
     });
+    // The groups only detect (their atoms seed the dictionary stage), and their
+    // correlations are most of their arithmetic: single precision, on the plan's copy.
+    vbi_options group = group_options;
+    group.single_precision = true;
     for (size_t g : order) {
         if (d_group_chains[g].empty() || d_group_atoms[g].empty()) {
             continue;
@@ -180,11 +188,13 @@ vbi_estimate gw_sc_vbi_plan::estimate(const Eigen::Ref<const Eigen::VectorXcd>& 
                                         v,
                                         d_step_h,
                                         d_step_v,
-                                        group_options,
+                                        group,
                                         detail::support_restricted_posterior(),
                                         nullptr,
                                         Eigen::MatrixXcd(),
-                                        &d_group_phi[g]);
+                                        &d_group_phi[g],
+                                        0,
+                                        &d_group_phi_single[g]);
         for (int k : estimates[g].support) {
             d_sensing.column(estimates[g].u_h[k], estimates[g].u_v[k], column);
             remaining -= column * estimates[g].x[k];
@@ -223,7 +233,7 @@ vbi_estimate gw_sc_vbi_plan::estimate(const Eigen::Ref<const Eigen::VectorXcd>& 
                 listed[d_alias_atoms[a]] = 1;
             }
         }
-        for (int k : best_matched(d_phi, d_norms2, remaining, candidates)) {
+        for (int k : best_matched(d_phi_single, d_norms2, remaining, candidates)) {
             listed[k] = 1;
         }
         atom_set dictionary = found;
@@ -246,6 +256,8 @@ vbi_estimate gw_sc_vbi_plan::estimate(const Eigen::Ref<const Eigen::VectorXcd>& 
         stage.reach = 0.5; // its atoms stay near the grid, as SC-VBI's
         // Split paths are joined once, in the joint stage, where the atoms have settled.
         stage.merge_reach = 0.0;
+        // Its few hundred atoms' correlations are most of its arithmetic.
+        stage.single_precision = true;
         const Eigen::VectorXcd start = dictionary.gains();
         const vbi_estimate chosen =
             detail::vbi_loop(d_sensing,
@@ -295,7 +307,7 @@ vbi_estimate gw_sc_vbi_plan::estimate(const Eigen::Ref<const Eigen::VectorXcd>& 
     // sub-interval edge) remain in the residual (`remaining`: y minus the atoms found):
     // the grid atoms best matched to it join, so the joint stage can still pick them up.
     atom_set joint_atoms = found;
-    for (int k : best_matched(d_phi, d_norms2, remaining, candidates)) {
+    for (int k : best_matched(d_phi_single, d_norms2, remaining, candidates)) {
         joint_atoms.add(d_u_h[k], d_u_v[k], 0.0);
     }
     if (joint_atoms.empty()) {

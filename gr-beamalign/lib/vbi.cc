@@ -381,7 +381,8 @@ public:
                   const std::vector<int>& /* support */,
                   Eigen::VectorXcd& mu,
                   Eigen::VectorXd& var,
-                  Eigen::VectorXcd& r) const override
+                  Eigen::VectorXcd& r,
+                  const Eigen::MatrixXcf* /* phi_single */) const override
     {
         const int n = static_cast<int>(phi.cols());
         // Sigma = (D + gamma Phi^H Phi)^-1 with D = diag(rho), through Woodbury:
@@ -452,7 +453,8 @@ public:
                   const std::vector<int>& support,
                   Eigen::VectorXcd& mu,
                   Eigen::VectorXd& var,
-                  Eigen::VectorXcd& r) const override
+                  Eigen::VectorXcd& r,
+                  const Eigen::MatrixXcf* phi_single) const override
     {
         const int m = static_cast<int>(phi.rows()), n = static_cast<int>(phi.cols());
         const int count = static_cast<int>(support.size());
@@ -479,7 +481,11 @@ public:
         // Off the support each atom gets the posterior it would have if it alone
         // joined the support model; they are not fed back into the residual (a joint
         // update of ~N weakly shrunk atoms oscillates).
-        const Eigen::VectorXcd correlation_r = phi.adjoint() * r;
+        const Eigen::VectorXcd correlation_r =
+            phi_single
+                ? Eigen::VectorXcd((phi_single->adjoint() * r.cast<std::complex<float>>())
+                                       .cast<std::complex<double>>())
+                : Eigen::VectorXcd(phi.adjoint() * r);
         for (int k = 0; k < n; ++k) {
             var[k] = 1.0 / (gamma * norms2[k] + rho[k]);
             mu[k] = gamma * var[k] * correlation_r[k];
@@ -613,7 +619,8 @@ vbi_estimate vbi_loop(const hybrid_sensing& sensing,
                       const Eigen::VectorXcd* warm_start,
                       Eigen::MatrixXcd owned_phi,
                       const Eigen::MatrixXcd* shared_phi,
-                      int prior_atoms)
+                      int prior_atoms,
+                      const Eigen::MatrixXcf* shared_phi_single)
 {
     const int m = sensing.rows();
     const int n = static_cast<int>(u_h0.size());
@@ -640,6 +647,23 @@ vbi_estimate vbi_loop(const hybrid_sensing& sensing,
     }
     // Columns are only written by grid steps, which need an own copy.
     const Eigen::MatrixXcd& phi = read_only ? *shared_phi : owned_phi;
+    // Single-precision columns for the off-support correlations: the caller's copy of a
+    // grid that stays put, else our own, refreshed wherever a column moves.
+    Eigen::MatrixXcf owned_single;
+    const Eigen::MatrixXcf* phi_single = nullptr;
+    if (options.single_precision) {
+        if (read_only && shared_phi_single) {
+            phi_single = shared_phi_single;
+        } else {
+            owned_single = phi.cast<std::complex<float>>();
+            phi_single = &owned_single;
+        }
+    }
+    const auto refresh_single = [&](int k) {
+        if (owned_single.size() != 0) {
+            owned_single.col(k) = owned_phi.col(k).cast<std::complex<float>>();
+        }
+    };
     Eigen::VectorXd norms2 = phi.colwise().squaredNorm().transpose();
     int size = std::min({ options.sparsity + options.extra, std::max(1, m / 2), n });
     const double p_on = energy / (options.sparsity * norms2.mean());
@@ -698,7 +722,7 @@ vbi_estimate vbi_loop(const hybrid_sensing& sensing,
             ++out.iterations;
             const Eigen::VectorXcd previous = mu;
             const double trace =
-                step.update(phi, norms2, y, rho, gamma, support, mu, var, r);
+                step.update(phi, norms2, y, rho, gamma, support, mu, var, r, phi_single);
             for (int k = 0; k < n; ++k) {
                 power[k] = std::norm(mu[k]) + var[k];
                 const double shape = pi[k] * a + (1.0 - pi[k]) * a_bar + 1.0;
@@ -734,6 +758,9 @@ vbi_estimate vbi_loop(const hybrid_sensing& sensing,
                               owned_phi,
                               norms2,
                               first_move);
+                }
+                for (int k : moving) {
+                    refresh_single(k);
                 }
             }
             support = top_indices(power, size);
@@ -772,6 +799,7 @@ vbi_estimate vbi_loop(const hybrid_sensing& sensing,
             power[path.keep] = std::norm(path.gain);
             sensing.column(path.u_h, path.u_v, owned_phi.col(path.keep));
             norms2[path.keep] = owned_phi.col(path.keep).squaredNorm();
+            refresh_single(path.keep);
             // The dropped atoms return to their grid points, inactive.
             for (int drop : path.drop) {
                 out.u_h[drop] = bounds.anchor_h[drop];
@@ -782,6 +810,7 @@ vbi_estimate vbi_loop(const hybrid_sensing& sensing,
                 rho[drop] = a_bar / b_bar;
                 sensing.column(out.u_h[drop], out.u_v[drop], owned_phi.col(drop));
                 norms2[drop] = owned_phi.col(drop).squaredNorm();
+                refresh_single(drop);
                 support.erase(std::find(support.begin(), support.end(), drop));
             }
         }

@@ -24,7 +24,8 @@ public:
     //! Factor on the inactive-state variance b_bar (M atoms: N atoms' prior mass).
     virtual double inactive_scale(int m, int n) const = 0;
     //! Posterior means mu and variances var of every atom, the residual r it leaves,
-    //! and the trace term of the noise-precision update (returned).
+    //! and the trace term of the noise-precision update (returned). phi_single: phi in
+    //! single precision for the off-support correlations, or nullptr (phi itself).
     virtual double update(const Eigen::MatrixXcd& phi,
                           const Eigen::VectorXd& norms2,
                           const Eigen::Ref<const Eigen::VectorXcd>& y,
@@ -33,7 +34,8 @@ public:
                           const std::vector<int>& support,
                           Eigen::VectorXcd& mu,
                           Eigen::VectorXd& var,
-                          Eigen::VectorXcd& r) const = 0;
+                          Eigen::VectorXcd& r,
+                          const Eigen::MatrixXcf* phi_single) const = 0;
     //! The atoms whose grid moves this iteration.
     virtual std::vector<int> moving(const Eigen::VectorXd& power,
                                     int size,
@@ -86,7 +88,9 @@ void check_columns(const hybrid_sensing& sensing,
 //! The shared loop: prior and noise updates, Armijo grid refinement, support tracking.
 //! phi: the atoms' columns (empty: computed); shared_phi: the same, read in place when
 //! the grid does not move (options.grid_steps == 0), else copied; prior_atoms: the size
-//! of the grid the atoms were picked from, for the prior activity rate (0: the atoms).
+//! of the grid the atoms were picked from, for the prior activity rate (0: the atoms);
+//! shared_phi_single: shared_phi in single precision, for the off-support correlations
+//! of a grid that does not move (nullptr: shared_phi).
 vbi_estimate vbi_loop(const hybrid_sensing& sensing,
                       const Eigen::Ref<const Eigen::VectorXcd>& y,
                       const Eigen::Ref<const Eigen::VectorXd>& u_h0,
@@ -98,7 +102,8 @@ vbi_estimate vbi_loop(const hybrid_sensing& sensing,
                       const Eigen::VectorXcd* warm_start = nullptr,
                       Eigen::MatrixXcd phi = Eigen::MatrixXcd(),
                       const Eigen::MatrixXcd* shared_phi = nullptr,
-                      int prior_atoms = 0);
+                      int prior_atoms = 0,
+                      const Eigen::MatrixXcf* shared_phi_single = nullptr);
 
 } // namespace detail
 } // namespace beamalign

@@ -255,9 +255,10 @@ weights whose conjugates are weights_conj[k] (M x m).
                          int grid_steps,
                          double tolerance,
                          double reach,
-                         double merge_reach) {
-                 return vbi_options{ sparsity,  extra, iterations, grid_steps,
-                                     tolerance, reach, merge_reach };
+                         double merge_reach,
+                         bool single_precision) {
+                 return vbi_options{ sparsity,  extra, iterations,  grid_steps,
+                                     tolerance, reach, merge_reach, single_precision };
              }),
              py::arg("sparsity") = 4,
              py::arg("extra") = 4,
@@ -265,14 +266,16 @@ weights whose conjugates are weights_conj[k] (M x m).
              py::arg("grid_steps") = 1,
              py::arg("tolerance") = 1e-5,
              py::arg("reach") = 0.5,
-             py::arg("merge_reach") = 1.5)
+             py::arg("merge_reach") = 1.5,
+             py::arg("single_precision") = false)
         .def_readwrite("sparsity", &vbi_options::sparsity)
         .def_readwrite("extra", &vbi_options::extra)
         .def_readwrite("iterations", &vbi_options::iterations)
         .def_readwrite("grid_steps", &vbi_options::grid_steps)
         .def_readwrite("tolerance", &vbi_options::tolerance)
         .def_readwrite("reach", &vbi_options::reach)
-        .def_readwrite("merge_reach", &vbi_options::merge_reach);
+        .def_readwrite("merge_reach", &vbi_options::merge_reach)
+        .def_readwrite("single_precision", &vbi_options::single_precision);
 
     py::class_<vbi_estimate>(m, "vbi_estimate", "Posterior means on the refined grid.")
         .def_readonly("x", &vbi_estimate::x)
