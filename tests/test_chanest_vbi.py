@@ -393,6 +393,26 @@ def test_gw_sc_vbi_cancels_leakage_and_resolves_aliases_on_a_square_array():
     assert means["no-dictionary"] > means["gw"] + 3.0, means
 
 
+def test_gw_sc_vbi_holds_each_direction_once():
+    # A group atom sits on the grid (the groups do not refine it) and is also its own
+    # alias; held twice, one path's gain was split over two identical columns that kept
+    # two support places to the end. Merging is off here so that no copy is hidden.
+    array, beams, groups, trials = default_trials(20, seed=8)
+    gw = ChannelEstimator(array, beams, "gw-sc-vbi", column_groups=groups)
+    joint = kernels.vbi_options(sparsity=gw.joint_options.sparsity,
+                                iterations=gw.joint_options.iterations,
+                                reach=gw.joint_options.reach, merge_reach=0.0)
+    copies = 0
+    for _, y, _ in trials:
+        result = gw.plan.estimate(y, gw.group_options, joint, 8, gw.dictionary_iterations)
+        support = np.asarray(result.support)
+        directions = np.stack([np.asarray(result.u_h)[support],
+                               np.asarray(result.u_v)[support]], axis=1)
+        gaps = np.abs(directions[:, None, :] - directions[None, :, :]).max(axis=2)
+        copies += int(np.sum(np.triu(gaps < 1e-9, k=1)))
+    assert copies == 0
+
+
 def test_gw_sc_vbi_keeps_up_with_sc_vbi_at_low_snr():
     # The joint stage holds a few dozen atoms; with their count as the prior's N (not
     # the grid's) noise atoms were barely shrunk and GW-SC-VBI lost 3.2 dB to SC-VBI at

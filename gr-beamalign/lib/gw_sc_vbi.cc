@@ -201,13 +201,28 @@ vbi_estimate gw_sc_vbi_plan::estimate(const Eigen::Ref<const Eigen::VectorXcd>& 
         }
     }
 
+    // The groups' grids stay put, so each group atom is a grid atom (groups overlap by a
+    // grid step: two groups may hold the same one, their gains add). Kept once: copies
+    // of one column split its gain between them, hold two support places through every
+    // later stage and leave no place for a path still missing (64 x 8, 6 paths: a
+    // -12 dB path lost, NMSE -11.9 dB against SC-VBI's -28.7).
+    const int n = static_cast<int>(d_u_h.size());
+    std::vector<int> found_grid;              // grid index of each found atom
+    std::vector<std::vector<int>> alias_rows; // their rows in the alias table
+    std::vector<int> found_at(n, -1);
     atom_set found;
-    std::vector<int> alias_rows; // each group atom's row in the alias table
     int row_base = 0;
     for (size_t g = 0; g < groups; ++g) {
         for (int k : estimates[g].support) {
-            found.add(estimates[g].u_h[k], estimates[g].u_v[k], estimates[g].x[k]);
-            alias_rows.push_back(row_base + k);
+            const int grid = d_group_atoms[g][k];
+            if (found_at[grid] < 0) {
+                found_at[grid] = static_cast<int>(found.size());
+                found.add(d_u_h[grid], d_u_v[grid], 0.0);
+                found_grid.push_back(grid);
+                alias_rows.emplace_back();
+            }
+            found.x[found_at[grid]] += estimates[g].x[k];
+            alias_rows[found_at[grid]].push_back(row_base + k);
         }
         row_base += static_cast<int>(d_group_atoms[g].size());
     }
@@ -216,40 +231,38 @@ vbi_estimate gw_sc_vbi_plan::estimate(const Eigen::Ref<const Eigen::VectorXcd>& 
         // Dictionary stage: the group atoms where the groups put them, every grid atom a
         // group could not tell apart from one of them (atoms far below the strongest
         // are noise fits: their aliases would only grow the dictionary), and the grid
-        // atoms best matched to what the groups left.
-        const int n = static_cast<int>(d_u_h.size());
+        // atoms best matched to what the groups left; each grid atom once.
         double strongest = 0.0;
         for (const auto& gain : found.x) {
             strongest = std::max(strongest, std::norm(gain));
         }
         std::vector<char> listed(n, 0);
-        for (size_t i = 0; i < alias_rows.size(); ++i) {
+        for (size_t i = 0; i < found.size(); ++i) {
+            listed[found_grid[i]] = 1;
             if (std::norm(found.x[i]) < alias_floor * strongest) {
                 continue;
             }
-            for (int a = d_alias_offsets[alias_rows[i]];
-                 a < d_alias_offsets[alias_rows[i] + 1];
-                 ++a) {
-                listed[d_alias_atoms[a]] = 1;
+            for (int row : alias_rows[i]) {
+                for (int a = d_alias_offsets[row]; a < d_alias_offsets[row + 1]; ++a) {
+                    listed[d_alias_atoms[a]] = 1;
+                }
             }
         }
         for (int k : best_matched(d_phi_single, d_norms2, remaining, candidates)) {
             listed[k] = 1;
         }
-        atom_set dictionary = found;
+        atom_set dictionary;
         std::vector<int> grid_atoms;
         for (int k = 0; k < n; ++k) {
             if (listed[k]) {
-                dictionary.add(d_u_h[k], d_u_v[k], 0.0);
+                dictionary.add(
+                    d_u_h[k], d_u_v[k], found_at[k] < 0 ? 0.0 : found.x[found_at[k]]);
                 grid_atoms.push_back(k);
             }
         }
         Eigen::MatrixXcd columns(d_sensing.rows(), dictionary.size());
-        for (size_t i = 0; i < found.size(); ++i) {
-            d_sensing.column(found.h[i], found.v[i], columns.col(i));
-        }
         for (size_t i = 0; i < grid_atoms.size(); ++i) {
-            columns.col(found.size() + i) = d_phi.col(grid_atoms[i]);
+            columns.col(i) = d_phi.col(grid_atoms[i]);
         }
         vbi_options stage = joint_options;
         stage.iterations = std::min(dictionary_iterations, joint_options.iterations);
@@ -305,10 +318,18 @@ vbi_estimate gw_sc_vbi_plan::estimate(const Eigen::Ref<const Eigen::VectorXcd>& 
     }
     // Paths missed so far (weak ones beside a strong path, or leaking across a
     // sub-interval edge) remain in the residual (`remaining`: y minus the atoms found):
-    // the grid atoms best matched to it join, so the joint stage can still pick them up.
+    // the grid atoms best matched to it join, so the joint stage can still pick them up
+    // (not one within half a grid step of an atom found: that atom's copy).
     atom_set joint_atoms = found;
     for (int k : best_matched(d_phi_single, d_norms2, remaining, candidates)) {
-        joint_atoms.add(d_u_h[k], d_u_v[k], 0.0);
+        bool copy = false;
+        for (size_t i = 0; i < found.size() && !copy; ++i) {
+            copy = std::abs(d_u_h[k] - found.h[i]) < 0.5 * d_step_h &&
+                   std::abs(d_u_v[k] - found.v[i]) < 0.5 * d_step_v;
+        }
+        if (!copy) {
+            joint_atoms.add(d_u_h[k], d_u_v[k], 0.0);
+        }
     }
     if (joint_atoms.empty()) {
         vbi_estimate empty;
