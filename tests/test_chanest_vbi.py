@@ -117,8 +117,9 @@ def test_two_paths_a_grid_step_apart_stay_two_atoms():
     y = phi @ np.array([0.8, 0.5j]) + noise
     energy = np.array([0.64, 0.25]) * np.sum(np.abs(phi) ** 2, axis=0)
     gamma = 1.0 / np.mean(np.abs(noise) ** 2)
-    assert find_split_paths(reference, y, np.arange(2), atoms_h, atoms_v, phi, energy, gamma,
-                            step_h, step_v, merge_reach=1.5) == []
+    for merge_reach in (1.5, 2.5):
+        assert find_split_paths(reference, y, np.arange(2), atoms_h, atoms_v, phi, energy,
+                                gamma, step_h, step_v, merge_reach=merge_reach) == []
     # Out of reach, not even tried.
     assert find_split_paths(reference, y, np.arange(2), atoms_h, atoms_v, phi, energy, gamma,
                             step_h, step_v, merge_reach=1.0) == []

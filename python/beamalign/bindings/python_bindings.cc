@@ -266,7 +266,7 @@ weights whose conjugates are weights_conj[k] (M x m).
              py::arg("grid_steps") = 1,
              py::arg("tolerance") = 1e-5,
              py::arg("reach") = 0.5,
-             py::arg("merge_reach") = 1.5,
+             py::arg("merge_reach") = 2.5,
              py::arg("single_precision") = false)
         .def_readwrite("sparsity", &vbi_options::sparsity)
         .def_readwrite("extra", &vbi_options::extra)

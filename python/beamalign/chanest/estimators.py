@@ -156,13 +156,10 @@ class ChannelEstimator:
                 sparsity=math.ceil(self.sparsity / num_groups) + 2, extra=2,
                 iterations=sixth, grid_steps=0)
             # Group apertures are G times smaller, so their directions are coarser: the
-            # joint stage may move each atom two grid steps, and two atoms of one path
-            # may then lie that far apart: they are tested for a merge up to 2.5 steps
-            # (SC-VBI's 1.5 left 64 x 8 with 4 paths 1.03 dB behind SC-VBI, 200 trials;
-            # 2.5: 0.55 dB, and 0.1 dB better on 32 x 8 and 16 x 16).
+            # joint stage may move each atom two grid steps.
             self.joint_options = kernels.vbi_options(
                 sparsity=self.sparsity, iterations=max(1, self.iterations // 2 + sixth),
-                reach=2.0, merge_reach=2.5)
+                reach=2.0)
             self.dictionary_iterations = sixth
             offsets, atoms = alias_table(self.phi, self.group_chains, self.group_atoms)
             self.plan = kernels.gw_sc_vbi_plan(

@@ -202,7 +202,7 @@ def find_split_paths(sensing, y, support, u_h, u_v, phi, energy, gamma, step_h, 
 
 
 def sc_vbi_reference(sensing, y, u_h, u_v, step_h, step_v, sparsity, iterations=60,
-                     extra=4, grid_steps=1, tolerance=1e-5, reach=0.5, merge_reach=1.5):
+                     extra=4, grid_steps=1, tolerance=1e-5, reach=0.5, merge_reach=2.5):
     """SC-VBI with grid estimation, plainly in NumPy (the C++ estimators' reference)."""
     y = np.asarray(y, np.complex128)
     u_h, u_v = np.array(u_h, np.float64), np.array(u_v, np.float64)
