@@ -170,7 +170,6 @@ def test_kept_sensing_columns_give_the_same_estimate():
         kernels.sc_vbi(sensing, y, u_h, u_v, step_h, step_v, options, phi[:, :5])
 
 
-
 def test_single_precision_correlations_give_the_same_estimate():
     # The single-precision columns follow every grid step and merge: the estimate keeps
     # its support and its gains to float precision over a run that moves and joins atoms.
@@ -190,6 +189,7 @@ def test_single_precision_correlations_give_the_same_estimate():
         support = list(double.support)
         np.testing.assert_allclose(single.x[support], double.x[support], rtol=1e-4)
         np.testing.assert_allclose(single.u_h[support], double.u_h[support], atol=1e-6)
+
 
 def test_turbo_vbi_first_posterior_is_the_full_inverse():
     # One iteration without grid steps returns mu = gamma Sigma Phi^H y with

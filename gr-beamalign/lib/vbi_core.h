@@ -89,8 +89,9 @@ void check_columns(const hybrid_sensing& sensing,
 //! phi: the atoms' columns (empty: computed); shared_phi: the same, read in place when
 //! the grid does not move (options.grid_steps == 0), else copied; prior_atoms: the size
 //! of the grid the atoms were picked from, for the prior activity rate (0: the atoms);
-//! shared_phi_single: shared_phi in single precision, for the off-support correlations
-//! of a grid that does not move (nullptr: shared_phi).
+//! shared_phi_single: shared_phi in single precision, read in place for the off-support
+//! correlations when options.single_precision and the grid does not move (nullptr, or a
+//! moving grid: the loop casts its own copy).
 vbi_estimate vbi_loop(const hybrid_sensing& sensing,
                       const Eigen::Ref<const Eigen::VectorXcd>& y,
                       const Eigen::Ref<const Eigen::VectorXd>& u_h0,
