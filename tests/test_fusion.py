@@ -10,7 +10,12 @@ from gnuradio.beamalign.models.store import save_model
 from gnuradio.beamalign.predict import sector_system, sites
 from gnuradio.beamalign.predict.predictor import FusionBeamPredictor, load_predictor
 from gnuradio.beamalign.predict.statistical import statistical_site
-from gnuradio.beamalign.training.fusion_predictor import evaluate, load_sites, train_model
+from gnuradio.beamalign.training.fusion_predictor import (
+    NEAR_MAST_M,
+    evaluate,
+    load_sites,
+    train_model,
+)
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +76,34 @@ def test_fusion_learns_the_site(data):
     net, _ = train_model(train, "single-branch", 64, 20.0, epochs=20, batch=32, seed=0)
     metrics = evaluate(net, test, 64, 20.0, np.random.default_rng(3))
     assert metrics["top3"] > 0.5, metrics  # 64 beams: chance is 0.05
+
+
+class _Oracle:
+    """Picks the best fine beam for users at least NEAR_MAST_M from the mast and the worst
+    one for the users nearer."""
+
+    def __init__(self, data, beams):
+        near = np.linalg.norm(data.position, axis=1) < NEAR_MAST_M
+        pick = np.where(near, data.fine_power[beams].argmin(1), data.best(beams))
+        self.scores = np.eye(beams)[pick]
+
+    def eval(self):
+        pass
+
+    def predict(self, rsrp, sector):
+        return self.scores, None
+
+
+def test_evaluation_reports_the_loss_tail_and_the_users_away_from_the_mast(data):
+    near = np.linalg.norm(data.position, axis=1) < NEAR_MAST_M
+    assert 10 < near.sum() < len(data) / 2
+    metrics = evaluate(_Oracle(data, 64), data, 64, 20.0, np.random.default_rng(0))
+    worst = sector_system.loss_db(data, 64, data.fine_power[64].argmin(1))[near]
+    assert metrics["top1"] == pytest.approx(1 - near.mean())
+    assert metrics["snr_loss_far_db"] == 0.0
+    assert metrics["snr_loss_db"] == pytest.approx(worst.sum() / len(data), rel=1e-6)
+    assert metrics["outage"] == pytest.approx(np.sum(worst > 3.0) / len(data))
+    assert metrics["snr_loss_p95_db"] > 3.0 and "position_m" not in metrics
 
 
 def test_the_shipped_model_refuses_bad_input():

@@ -132,7 +132,8 @@ def add_bench_options(run):
     run.add_argument("--beams", type=int, choices=(64, 256),
                      help="predict-sites: one codebook (default both)")
     run.add_argument("--snr-db", type=number(float, -50.0, 100.0),
-                     help="predict-sites: one SNR (default 0 and 20 dB); chanest-arrays (20)")
+                     help="predict-sites, predict-cross-site: one SNR (default 0 and 20 dB); "
+                     "chanest-arrays (20)")
     run.add_argument("--subcarriers", type=number(int, 1, 256),
                      help="predict-sites: tones in the wideband RSRP sum (32; 1: narrowband)")
     run.add_argument("--methods", type=name_list,

@@ -8,10 +8,13 @@ SHIPPED = {
     "munich-30ghz": ("munich_30ghz.npz",
                      "beamalign dataset rt --scene munich --freq 30e9 --radius 300 "
                      "--spacing 1.5 --out munich_30ghz.npz"),
+    # Street masts 20 m high (San Francisco's on a hill), users on a 2 m grid.
     **{f"{scene}-3p5ghz": (f"{scene}_3p5ghz.npz",
-                           f"beamalign dataset rt --scene {scene} --freq 3.5e9 --bs-height 20 "
-                           f"--radius 200 --spacing 4 --out {scene}_3p5ghz.npz")
-       for scene in ("munich", "etoile", "florence", "san_francisco")},
+                           f"beamalign dataset rt --scene {scene} --freq 3.5e9 --bs {mast} "
+                           f"--radius 200 --spacing 2 --out {scene}_3p5ghz.npz")
+       for scene, mast in (("munich", "64 64 20"), ("etoile", "-64 32 20"),
+                           ("florence", "-48 -48 20"),
+                           ("san_francisco", "0 0 35.5252685546875"))},
 }
 
 

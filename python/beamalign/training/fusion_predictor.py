@@ -26,20 +26,28 @@ from .ddp import World
 
 LAMBDA_POS, LAMBDA_BM, LAMBDA_ADV, LAMBDA_AUTO = 0.01, 0.99, 0.01, 0.1
 POSITION_SCALE_M = 200.0
+NEAR_MAST_M = 30.0
 DEFAULT_SITES = ("munich-3p5ghz",)
 
 
 def evaluate(net, data, beams, snr_db, rng):
-    """Held-out metrics: top1, top3, snr_loss_db (mean), position error median/p90 (m)."""
+    """Held-out metrics: top1, top3, snr_loss_db (mean), its tail (outage: share losing
+    more than 3 dB; snr_loss_p95_db) and its mean over users at least NEAR_MAST_M from
+    the mast (snr_loss_far_db: steep elevations below it are where the misses gather),
+    position error median/p90 (m)."""
     net.eval()
     rsrp = sector_system.noisy_probe_rsrp(data, snr_db, rng)
     scores, position = net.predict(rsrp, data.sector)
     best = data.best(beams)
     order = np.argsort(-scores, axis=1)
     chosen = order[:, 0]
+    loss = sector_system.loss_db(data, beams, chosen)
+    far = np.linalg.norm(data.position, axis=1) >= NEAR_MAST_M
     metrics = {"top1": float(np.mean(chosen == best)),
                "top3": float(np.mean(np.any(order[:, :3] == best[:, None], axis=1))),
-               "snr_loss_db": float(np.mean(sector_system.loss_db(data, beams, chosen)))}
+               "snr_loss_db": float(np.mean(loss)), "outage": float(np.mean(loss > 3.0)),
+               "snr_loss_p95_db": float(np.percentile(loss, 95)),
+               "snr_loss_far_db": float(np.mean(loss[far])) if far.any() else float("nan")}
     if position is not None:
         error = np.linalg.norm(position * POSITION_SCALE_M - data.position, axis=1)
         metrics["position_m"] = float(np.median(error))
