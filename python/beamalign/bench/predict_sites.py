@@ -143,7 +143,7 @@ def _cross_site_chunk(task):
     Returns [(site, shots or None for the in-distribution row, metrics), ...] in report
     order; shots 0.0 is zero-shot."""
     (snr_db, method, source, datasets, beams, shots, epochs, finetune_epochs, finetune_lr,
-     seed) = task
+     finetune_batch, seed) = task
     subcarriers = sector_system.SUBCARRIERS
     train, test = _split(source, subcarriers, "random")
     net, _ = train_model(train, method, beams, snr_db, epochs, seed=seed)
@@ -162,7 +162,8 @@ def _cross_site_chunk(task):
             tuned = FusionPredictor(method, beams)
             tuned.load_state_dict(state)
             tuned, _ = train_model(target_train.subset(np.sort(pick)), method, beams, snr_db,
-                                   finetune_epochs, seed=seed, initial=tuned, lr=finetune_lr)
+                                   finetune_epochs, batch=finetune_batch, seed=seed,
+                                   initial=tuned, lr=finetune_lr)
             out.append((target, fraction, evaluate(tuned, target_test, beams, snr_db,
                                                    np.random.default_rng(seed + 11))))
     return out
@@ -170,26 +171,27 @@ def _cross_site_chunk(task):
 
 def predict_cross_site(epochs=30, seed=0, progress=None, datasets=SITES,
                        methods=("fusion", "single-branch"), snrs_db=SNRS_DB, shots=SHOTS,
-                       beams=256, finetune_epochs=15, finetune_lr=2e-4, snr_db=None,
-                       engine=None):
+                       beams=256, finetune_epochs=60, finetune_lr=5e-4, finetune_batch=32,
+                       snr_db=None, engine=None):
     """Table V: train on one site (its random split's training users), test on all users
-    of every other; few-shot: fine-tune on `shots` of the target's training users (a
-    tenth of them picks the epoch kept), test on its held-out users; in-distribution for
-    reference. snr_db: one SNR instead of `snrs_db`. A chunk of work (here or on a Dask
-    worker) is one source network with everything measured from it."""
+    of every other; few-shot: fine-tune on `shots` of the target's training users in
+    small batches (a tenth of them picks the epoch kept), test on its held-out users;
+    in-distribution for reference. snr_db: one SNR instead of `snrs_db`. A chunk of work
+    (here or on a Dask worker) is one source network with everything measured from it."""
     methods = _methods(methods)
     snrs_db = snrs_db if snr_db is None else (snr_db,)
     for name in datasets:
         _site(name, sector_system.SUBCARRIERS)  # a bad data set fails before any training
     report = Report("predict-cross-site", {"epochs": epochs, "finetune_epochs": finetune_epochs,
                                            "finetune_lr": finetune_lr,
+                                           "finetune_batch": finetune_batch,
                                            "seed": seed, "sites": list(datasets),
                                            "codebook": beams, "shots": list(shots),
                                            "system": sector_system.SectorSystem().describe()})
     cases = [(snr_db, method, source) for snr_db in snrs_db for method in methods
              for source in datasets]
     tasks = [(*case, tuple(datasets), beams, tuple(shots), epochs, finetune_epochs,
-              finetune_lr, seed) for case in cases]
+              finetune_lr, finetune_batch, seed) for case in cases]
     for (snr_db, method, source), measured in zip(cases, run_chunks(
             engine, report, _cross_site_chunk, tasks)):
         lines = {}
