@@ -19,7 +19,7 @@ from ..models.choices import FUSION_METHODS
 from ..models.fusion_predictor import FusionPredictor
 from ..predict import sector_system, sites
 from ..scaleout import run_chunks
-from ..training.fusion_predictor import NEAR_MAST_M, evaluate, load_sites, train_model
+from ..training.fusion_predictor import evaluate, load_sites, loss_metrics, train_model
 from .report import Report
 
 SITES = ("munich-3p5ghz", "etoile-3p5ghz", "florence-3p5ghz", "san_francisco-3p5ghz")
@@ -118,13 +118,8 @@ def predict_sites(epochs=30, seed=0, progress=None, datasets=SITES, methods=LEAR
         rng = np.random.default_rng(seed + 7)
         chosen, cost = sector_system.hierarchical_choice(test, beams, snr_db, rng)
         rate, best_rate = _rate(test, beams, chosen, snr_db)
-        loss = sector_system.loss_db(test, beams, chosen)
-        far = np.linalg.norm(test.position, axis=1) >= NEAR_MAST_M
         hc = {"top1": float(np.mean(chosen == test.best(beams))), "rate": rate,
-              "best_rate": best_rate, "snr_loss_db": float(np.mean(loss)),
-              "outage": float(np.mean(loss > 3.0)),
-              "snr_loss_p95_db": float(np.percentile(loss, 95)),
-              "snr_loss_far_db": float(np.mean(loss[far]))}
+              "best_rate": best_rate, **loss_metrics(test, beams, chosen)}
         _rows(report, "hc", name, name, beams, split, snr_db, hc)
         line = [f"hc {hc['top1']:.3f} ({hc['snr_loss_db']:.2f} dB)"]
         for method in methods:

@@ -30,6 +30,16 @@ NEAR_MAST_M = 30.0
 DEFAULT_SITES = ("munich-3p5ghz",)
 
 
+def loss_metrics(data, beams, chosen):
+    """snr_loss_db (mean), its tail (outage: share losing more than 3 dB;
+    snr_loss_p95_db) and snr_loss_far_db (users at least NEAR_MAST_M from the mast)."""
+    loss = sector_system.loss_db(data, beams, chosen)
+    far = np.linalg.norm(data.position, axis=1) >= NEAR_MAST_M
+    return {"snr_loss_db": float(np.mean(loss)), "outage": float(np.mean(loss > 3.0)),
+            "snr_loss_p95_db": float(np.percentile(loss, 95)),
+            "snr_loss_far_db": float(np.mean(loss[far])) if far.any() else float("nan")}
+
+
 def evaluate(net, data, beams, snr_db, rng):
     """Held-out metrics: top1, top3, snr_loss_db (mean), its tail (outage: share losing
     more than 3 dB; snr_loss_p95_db) and its mean over users at least NEAR_MAST_M from
@@ -41,13 +51,9 @@ def evaluate(net, data, beams, snr_db, rng):
     best = data.best(beams)
     order = np.argsort(-scores, axis=1)
     chosen = order[:, 0]
-    loss = sector_system.loss_db(data, beams, chosen)
-    far = np.linalg.norm(data.position, axis=1) >= NEAR_MAST_M
     metrics = {"top1": float(np.mean(chosen == best)),
                "top3": float(np.mean(np.any(order[:, :3] == best[:, None], axis=1))),
-               "snr_loss_db": float(np.mean(loss)), "outage": float(np.mean(loss > 3.0)),
-               "snr_loss_p95_db": float(np.percentile(loss, 95)),
-               "snr_loss_far_db": float(np.mean(loss[far])) if far.any() else float("nan")}
+               **loss_metrics(data, beams, chosen)}
     if position is not None:
         error = np.linalg.norm(position * POSITION_SCALE_M - data.position, axis=1)
         metrics["position_m"] = float(np.median(error))
